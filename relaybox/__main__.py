@@ -1,0 +1,3 @@
+from relaybox.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The REST side: health, numbers, call history and the sandbox."""

@@ -1,0 +1,121 @@
+"""Assembles the platform: storage, clock, domain, sandbox engine, gateway and the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from relaybox.api.http import auth_middleware
+from relaybox.api.rest import RestApi
+from relaybox.clock import Clock
+from relaybox.domain.calling import Calling
+from relaybox.domain.platform import Platform
+from relaybox.domain.routing import Router
+from relaybox.engines.sandbox import VirtualNetwork
+from relaybox.gateway.gateway import Gateway
+from relaybox.gateway.ws import serve_websocket
+from relaybox.storage.db import FLUSH_SECONDS, Store
+
+log = logging.getLogger("relaybox")
+
+
+@dataclass(slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".relaybox")
+    project: str | None = None
+    token: str | None = None
+    speed: float = 1.0
+
+
+class RelayBox:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock(settings.speed)
+        self.store = Store(settings.data_dir, timestamp=self.clock.epoch)
+        if settings.project and settings.token:
+            self.project, self.token = settings.project, settings.token
+        else:
+            self.project, self.token = self.store.dev_credentials()
+        self.node_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"relaybox:{settings.host}:{settings.port}"))
+        self.router = Router()
+        self.network = VirtualNetwork(self.clock, self.store, self.store.scripts())
+        self.calling = Calling(
+            clock=self.clock, router=self.router, network=self.network, history=self.store, node_id=self.node_id
+        )
+        self.network.calling = self.calling
+        self.platform = Platform(self.router, self.calling)
+        self.gateway = Gateway(
+            clock=self.clock,
+            router=self.router,
+            platform=self.platform,
+            node_id=self.node_id,
+            check_credentials=self.check_credentials,
+        )
+        self._runner: web.AppRunner | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    def check_credentials(self, project: str, token: str) -> bool:
+        return hmac.compare_digest(project.encode(), self.project.encode()) and hmac.compare_digest(
+            token.encode(), self.token.encode()
+        )
+
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[auth_middleware(self.check_credentials, {"/api/health"})])
+        RestApi(self).add_routes(app)
+
+        async def root(request: web.Request) -> web.StreamResponse:
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                return await serve_websocket(self.gateway, request)
+            if request.path != "/":
+                raise web.HTTPNotFound(text="not found: the REST API is under /api/\n")
+            return web.Response(text="relaybox: RELAY WebSocket on this URL (ws://), REST API under /api/\n")
+
+        app.router.add_get("/{tail:.*}", root)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually listened on (useful with --port 0)."""
+        assert self._runner is not None
+        for site in self._runner.sites:
+            server = getattr(site, "_server", None)
+            if server is not None and server.sockets:
+                return int(server.sockets[0].getsockname()[1])
+        return self.settings.port
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            self.store.flush()
+
+    async def stop(self) -> None:
+        """Calls end with a reason, sessions are told and closed, state is flushed."""
+        ended = self.calling.end_all("hangup", "relaybox is shutting down")
+        log.info("shutting down: ended %d call(s), closing %d session(s)", ended, len(self.gateway.sessions))
+        self.gateway.shutdown()
+        await asyncio.sleep(0.1)  # let the writers send the last events and close frames
+        await self.network.close()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.store.close()
+        log.info("relaybox stopped")

@@ -1,0 +1,1 @@
+"""Sessions and connections: authentication, dialect choice, subscriptions, event fan-out, resume."""

@@ -1,0 +1,206 @@
+"""Session registry and the session-level commands: connect, setup, receive, resume, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import Callable
+
+from relaybox.clock import Clock
+from relaybox.domain.platform import Platform
+from relaybox.domain.routing import Router
+from relaybox.gateway.link import Link
+from relaybox.gateway.session import Session
+from relaybox.protocol import blade, flat, jsonrpc
+from relaybox.protocol.commands import Connect, Setup
+
+log = logging.getLogger("relaybox.gateway")
+
+SESSION_GRACE = 60.0  # wall seconds a detached session waits for its client to come back
+RECEIVE_SETTLE = 0.05  # wall seconds between acknowledging a receive and routing work to it
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        router: Router,
+        platform: Platform,
+        node_id: str,
+        check_credentials: Callable[[str, str], bool],
+        session_grace: float = SESSION_GRACE,
+    ) -> None:
+        self.clock = clock
+        self.router = router
+        self.platform = platform
+        self.node_id = node_id
+        self.check_credentials = check_credentials
+        self.session_grace = session_grace
+        self.sessions: dict[str, Session] = {}  # by protocol
+        self.links: set[Link] = set()
+
+    def signature(self, project: str) -> str:
+        """Deterministic per project and free of '_' so v2 Node can ask for its protocol back."""
+        return hashlib.sha256(f"relaybox:{project}".encode()).hexdigest()[:32]
+
+    # ----------------------------------------------------------------- links
+
+    def open_link(self, link: Link) -> None:
+        self.links.add(link)
+
+    def close_link(self, link: Link) -> None:
+        link.connection_lost()
+        self.links.discard(link)
+
+    # ----------------------------------------------------------------- connect / setup
+
+    def connect(self, link: Link, cmd: Connect) -> None:
+        project, token = cmd.project, cmd.token
+        if not project or not token or not self.check_credentials(project, token):
+            log.warning("%s: authentication failed for project %r", link.peer, project)
+            link.send(jsonrpc.error_frame(cmd.req_id, jsonrpc.AUTH_FAILED, "Authentication failed"))
+            return
+        link.project = project
+        if link.dialect is blade:
+            previous = self._by_sessionid(cmd.sessionid, project)
+            link.sessionid = previous.sessionid if previous else str(uuid.uuid4())
+            link.send(
+                blade.connect_result(
+                    cmd.req_id, sessionid=link.sessionid, node_id=self.node_id, project=project,
+                    signature=self.signature(project), restored=previous is not None,
+                )
+            )
+            log.info("%s: v2 client %r authenticated (project %s)", link.peer, cmd.agent, project)
+            return
+        session = self._resumable(cmd.protocol, project)
+        restored = session is not None
+        if session is None:
+            session = self._new_session(flat, project)
+        self._bind(link, session)
+        link.send(
+            flat.connect_result(
+                cmd.req_id, protocol=session.id, sessionid=session.sessionid, node_id=self.node_id,
+                project=project, restored=restored,
+            )
+        )
+        log.info(
+            "%s: v4 client %r %s session %s", link.peer, cmd.agent, "resumed" if restored else "opened", session.id
+        )
+        if restored:
+            self.router.announce(session)
+        if cmd.contexts:
+            self.subscribe_later(session, cmd.contexts)
+
+    def setup(self, link: Link, cmd: Setup) -> None:
+        assert link.project is not None
+        session = self._resumable(cmd.protocol, link.project)
+        restored = session is not None
+        if session is None:
+            session = self._new_session(blade, link.project, link.sessionid)
+        self._bind(link, session)
+        link.send(blade.setup_result(cmd.req_id, session.id, self.node_id))
+        log.info("%s: v2 %s session %s", link.peer, "resumed" if restored else "opened", session.id)
+        if restored:
+            self.router.announce(session)
+
+    def _new_session(self, dialect: object, project: str, sessionid: str | None = None) -> Session:
+        protocol = f"signalwire_{self.signature(project)}_{uuid.uuid4().hex}"
+        session = Session(
+            dialect=dialect,  # type: ignore[arg-type]
+            project=project,
+            protocol=protocol,
+            sessionid=sessionid or uuid.uuid4().hex,
+            node_id=self.node_id,
+            clock_ts=self.clock.timestamp,
+        )
+        self.sessions[protocol] = session
+        self.router.register(session)
+        return session
+
+    def _bind(self, link: Link, session: Session) -> None:
+        old = session.link
+        if old is not None and old is not link:  # the client is back before we noticed it left
+            old.session = None
+            old.close(1000, "session taken over by a new connection")
+        if link.session is not None and link.session is not session:
+            self.detach(link.session)
+        link.session = session
+        session.attach(link)
+
+    def _resumable(self, protocol: str | None, project: str) -> Session | None:
+        if not protocol:
+            return None
+        session = self.sessions.get(protocol)
+        if session is None or not hmac.compare_digest(session.project, project):
+            return None
+        return session
+
+    def _by_sessionid(self, sessionid: str | None, project: str) -> Session | None:
+        if not sessionid:
+            return None
+        return next(
+            (s for s in self.sessions.values() if s.sessionid == sessionid and s.project == project), None
+        )
+
+    # ----------------------------------------------------------------- contexts
+
+    def subscribe_later(self, session: Session, contexts: list[str]) -> None:
+        """Route work to new contexts a moment after the acknowledgement (clients register handlers late)."""
+
+        def subscribe() -> None:
+            if self.sessions.get(session.id) is session:
+                added = self.router.subscribe(session, contexts)
+                if added:
+                    log.info("session %s receives contexts %s", session.id, ", ".join(added))
+
+        asyncio.get_running_loop().call_later(RECEIVE_SETTLE, subscribe)
+
+    # ----------------------------------------------------------------- detach / resume / expiry
+
+    def detach(self, session: Session) -> None:
+        session.detach()
+        log.info("session %s lost its connection; kept %gs for a resume", session.id, self.session_grace)
+        self.platform.session_offline(session.id)
+        session.expiry = asyncio.get_running_loop().call_later(self.session_grace, self.end_session, session)
+
+    def end_session(self, session: Session) -> None:
+        if self.sessions.pop(session.id, None) is None:
+            return
+        if session.expiry is not None:
+            session.expiry.cancel()
+            session.expiry = None
+        log.info("session %s closed", session.id)
+        if session.link is not None:
+            link = session.link
+            session.detach()
+            link.session = None
+        self.platform.session_gone(session.id)
+
+    def adopt(self, old_protocol: str, session: Session) -> None:
+        """A v2 client reconnected with a new protocol but still names its old one: merge them."""
+        old = self.sessions.get(old_protocol)
+        if old is None or old is session or old.online or old.project != session.project:
+            return
+        moved = self.platform.session_resumed(old.id, session.id)
+        pending = list(old.buffer)
+        old.buffer.clear()
+        log.info("session %s continues as %s (%d calls)", old.id, session.id, moved)
+        self.end_session(old)
+        for event in pending:
+            session.deliver(event)
+
+    # ----------------------------------------------------------------- shutdown
+
+    def shutdown(self) -> None:
+        for link in list(self.links):
+            if link.dialect is blade:
+                link.send(blade.disconnect_frame("disconnect-" + uuid.uuid4().hex))
+            elif link.dialect is flat:
+                link.send(flat.disconnect_frame("disconnect-" + uuid.uuid4().hex))
+            link.close(1001, "relaybox is shutting down")
+        for session in list(self.sessions.values()):
+            self.end_session(session)

@@ -1,0 +1,1 @@
+"""Persistence in the data dir: SQLite for records, plain files for media."""
