@@ -46,6 +46,7 @@ class RestApi:
         app.router.add_post("/api/sandbox/calls", self.place_call)
         app.router.add_get("/api/sandbox/calls", self.list_sandbox_calls)
         app.router.add_get("/api/sandbox/calls/{id}", self.get_sandbox_call)
+        app.router.add_post("/api/sandbox/network/drop", self.drop_connections)
 
     async def health(self, request: web.Request) -> web.Response:
         box = self.box
@@ -139,3 +140,12 @@ class RestApi:
         if phone is None:
             raise error(404, f"no sandbox call {request.match_info['id']}")
         return json_response(phone.to_json())
+
+    async def drop_connections(self, request: web.Request) -> web.Response:
+        """Cut client connections (all, or one session's) to test an application's reconnect logic."""
+        body = await json_body(request, {"session"}) if request.can_read_body else {}
+        session = body.get("session")
+        if session is not None and not isinstance(session, str):
+            raise error(400, "'session' must be a session protocol string")
+        dropped = self.box.gateway.drop_links(session)
+        return json_response({"dropped": dropped})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ from relaybox.gateway.link import Link
 from relaybox.gateway.session import Session
 from relaybox.protocol import blade, flat, jsonrpc
 from relaybox.protocol.commands import Connect, Setup
+from relaybox.protocol.events import Event
 
 log = logging.getLogger("relaybox.gateway")
 
@@ -42,6 +45,15 @@ class Gateway:
         self.session_grace = session_grace
         self.sessions: dict[str, Session] = {}  # by protocol
         self.links: set[Link] = set()
+        self._secret = secrets.token_bytes(32)  # signs v4 authorization_state blobs
+
+    def authorization_state(self, protocol: str) -> str:
+        """The opaque blob a v4 client keeps and sends back when it reconnects."""
+        mac = hmac.new(self._secret, protocol.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{base64.urlsafe_b64encode(protocol.encode()).decode()}:{mac}"
+
+    def _valid_state(self, protocol: str, blob: str) -> bool:
+        return hmac.compare_digest(blob, self.authorization_state(protocol))
 
     def signature(self, project: str) -> str:
         """Deterministic per project and free of '_' so v2 Node can ask for its protocol back."""
@@ -77,6 +89,11 @@ class Gateway:
             log.info("%s: v2 client %r authenticated (project %s)", link.peer, cmd.agent, project)
             return
         session = self._resumable(cmd.protocol, project)
+        if session is not None and cmd.authorization_state and not self._valid_state(
+            session.id, cmd.authorization_state
+        ):
+            log.warning("%s: authorization_state does not match protocol %s; new session", link.peer, cmd.protocol)
+            session = None
         restored = session is not None
         if session is None:
             session = self._new_session(flat, project)
@@ -92,6 +109,9 @@ class Gateway:
         )
         if restored:
             self.router.announce(session)
+        else:
+            state = {"authorization_state": self.authorization_state(session.id)}
+            session.deliver(Event("signalwire.authorization.state", state))
         if cmd.contexts:
             self.subscribe_later(session, cmd.contexts)
 
@@ -192,6 +212,13 @@ class Gateway:
         self.end_session(old)
         for event in pending:
             session.deliver(event)
+
+    def drop_links(self, protocol: str | None = None) -> int:
+        """Close client sockets as a network failure would; their sessions wait for a resume."""
+        links = [link for link in self.links if protocol is None or (link.session and link.session.id == protocol)]
+        for link in links:
+            link.close(1012, "connection dropped by the sandbox")
+        return len(links)
 
     # ----------------------------------------------------------------- shutdown
 
