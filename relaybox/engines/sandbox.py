@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
 from relaybox.clock import Clock
@@ -178,7 +178,7 @@ class VirtualNetwork:
         self.scripts = scripts  # number -> validated callee script (custom ones only)
         self.calling: Calling | None = None
         self.calls: dict[str, PhoneCall] = {}
-        self._done: list[str] = []
+        self._done: deque[str] = deque()
 
     def script_for(self, number: str) -> list[dict[str, Any]]:
         return self.scripts.get(number, DEFAULT_CALLEE)
@@ -221,6 +221,8 @@ class VirtualNetwork:
         routed = context or self.numbers.context_for(to) or "default"
         phone.listener = self.calling
         phone.call = self.calling.inbound(project=project, device=device, context=routed, leg=phone)
+        if phone.call.state is CallState.RINGING:
+            phone.note(heard={"type": "ringback"})
         if not phone.over:
             phone.start()
         return phone
@@ -228,7 +230,7 @@ class VirtualNetwork:
     def finished(self, phone: PhoneCall) -> None:
         self._done.append(phone.id)
         while len(self.calls) > MAX_KEPT_CALLS and self._done:
-            self.calls.pop(self._done.pop(0), None)
+            self.calls.pop(self._done.popleft(), None)
 
     def get(self, sandbox_id: str) -> PhoneCall | None:
         return self.calls.get(sandbox_id)
