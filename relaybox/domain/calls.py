@@ -125,5 +125,14 @@ class Call:
         }
 
     def info(self) -> dict[str, Any]:
-        """The call as `calling.call.dial` and `peer` objects describe it."""
-        return {"call_id": self.call_id, "node_id": self.node_id, "tag": self.tag, "device": self.device}
+        """The call as `calling.call.dial` and `peer` objects describe it (realtime-api adopts it whole)."""
+        return {
+            "call_id": self.call_id,
+            "node_id": self.node_id,
+            "tag": self.tag,
+            "device": self.device,
+            "call_state": self.state.value,
+            "direction": self.direction,
+            "segment_id": self.call_id,
+            "context": self.context,
+        }
