@@ -13,15 +13,20 @@ from pathlib import Path
 from aiohttp import web
 
 from relaybox.api.http import auth_middleware
+from relaybox.api.messaging_rest import MessagingApi
 from relaybox.api.rest import RestApi
 from relaybox.clock import Clock
 from relaybox.domain.calling import Calling
+from relaybox.domain.messaging import Messaging
 from relaybox.domain.platform import Platform
 from relaybox.domain.routing import Router
+from relaybox.domain.tasking import Tasking
+from relaybox.engines.handsets import Handsets
 from relaybox.engines.sandbox import VirtualNetwork
 from relaybox.gateway.gateway import Gateway
 from relaybox.gateway.ws import serve_websocket
 from relaybox.storage.db import FLUSH_SECONDS, Store
+from relaybox.storage.messages import MessageStore
 
 log = logging.getLogger("relaybox")
 
@@ -53,6 +58,13 @@ class RelayBox:
         )
         self.network.calling = self.calling
         self.platform = Platform(self.router, self.calling)
+        self.message_store = MessageStore(self.store)
+        self.handsets = Handsets(self.message_store, self.message_store.phone_modes())
+        self.messaging = Messaging(
+            clock=self.clock, router=self.router, numbers=self.store, carrier=self.handsets, store=self.message_store
+        )
+        self.tasking = Tasking(clock=self.clock, router=self.router, store=self.message_store)
+        self.platform.handlers.update(self.messaging.handlers())
         self.gateway = Gateway(
             clock=self.clock,
             router=self.router,
@@ -71,6 +83,7 @@ class RelayBox:
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[auth_middleware(self.check_credentials, {"/api/health"})])
         RestApi(self).add_routes(app)
+        MessagingApi(self).add_routes(app)
 
         async def root(request: web.Request) -> web.StreamResponse:
             if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -85,6 +98,9 @@ class RelayBox:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
+        resumed = self.messaging.resume() + self.tasking.resume()  # timers need the running loop
+        if resumed:
+            log.info("resumed %d unfinished message(s)/task(s) from the data dir", resumed)
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())

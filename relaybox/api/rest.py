@@ -92,17 +92,31 @@ class RestApi:
 
     async def set_phone(self, request: web.Request) -> web.Response:
         number = _number(request.match_info["number"], "number")
-        body = await json_body(request, {"script"}, frozenset({"script"}))
+        body = await json_body(request, {"script", "messages"})
+        if body.get("script") in (None, "") and ("messages" not in body or "script" in body):
+            raise error(400, "missing field(s): script")  # a script is optional only beside "messages"
+        out: dict[str, Any] = {"number": number}
         try:
-            script = self.box.network.set_script(number, body["script"])
-        except ScriptError as exc:
+            mode = self.box.handsets.check(body["messages"]) if "messages" in body else None
+        except ValueError as exc:
             raise error(400, str(exc)) from None
-        self.box.store.save_script(number, script)
-        return json_response({"number": number, "script": script})
+        if "script" in body:
+            try:
+                steps = self.box.network.set_script(number, body["script"])
+            except ScriptError as exc:
+                raise error(400, str(exc)) from None
+            self.box.store.save_script(number, steps)
+        out["script"] = self.box.network.script_for(number)
+        if mode is not None:
+            out["messages"] = self.box.handsets.set_mode(number, mode)
+        return json_response(out)
 
     async def get_phone(self, request: web.Request) -> web.Response:
         number = _number(request.match_info["number"], "number")
-        return json_response({"number": number, "script": self.box.network.script_for(number)})
+        out: dict[str, Any] = {"number": number, "script": self.box.network.script_for(number)}
+        if number in self.box.handsets.modes:  # the messaging behaviour, once one was set
+            out["messages"] = self.box.handsets.mode_for(number)
+        return json_response(out)
 
     # -- sandbox calls ---------------------------------------------------------------------------
 

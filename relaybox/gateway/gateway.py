@@ -97,6 +97,7 @@ class Gateway:
         restored = session is not None
         if session is None:
             session = self._new_session(flat, project)
+        session.agent = cmd.agent
         self._bind(link, session)
         link.send(
             flat.connect_result(

@@ -36,13 +36,15 @@ class Session:
         self._ids = itertools.count(1)
         self._prefix = "ev-" + secrets.token_hex(4) + "-"
         self.expiry: Any = None  # timer handle while detached
+        self.agent = ""  # the client's `agent` string (v4: tells realtime-api from the Python SDK)
 
     @property
     def online(self) -> bool:
         return self.link is not None
 
     def accepts(self, event_type: str) -> bool:
-        return event_type != TASK_EVENT or self.dialect is blade
+        """Tasks only go to clients that handle them: v2 and realtime-api (the v4 Python SDK drops them)."""
+        return event_type != TASK_EVENT or self.dialect is blade or "realtime-api" in self.agent
 
     def deliver(self, event: Event) -> None:
         if self.link is None:

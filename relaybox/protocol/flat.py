@@ -20,7 +20,7 @@ from relaybox.protocol.commands import (
     Receive,
     Reject,
 )
-from relaybox.protocol.events import Event
+from relaybox.protocol.events import TASK_EVENT, Event
 from relaybox.protocol.jsonrpc import Request, Response
 
 NAME = "v4"
@@ -113,6 +113,13 @@ def receive_result(req_id: Any, add: bool) -> dict[str, Any]:
 
 
 def event_frame(event: Event, *, event_id: str, timestamp: float) -> dict[str, Any]:
+    if event.event_type == TASK_EVENT:  # realtime-api reads `context` and `message` from the outer params
+        task = {"context": event.params.get("context"), "message": event.params.get("message")}
+        return jsonrpc.request_frame(
+            event_id,
+            "signalwire.event",
+            {"event_type": "queuing.relay.tasks", "timestamp": timestamp, **task, "params": task},
+        )
     params = event.params
     if "timestamp" not in params:
         params = {**params, "timestamp": timestamp}
