@@ -116,6 +116,7 @@ class Calling(LegListener):
             raise RelayError("409", "This session does not hold the call")
         call.passed_by.add(sub.id)
         self._set_owner(call, None)
+        call.acted = False
         log.info("call %s passed by %s", call.call_id, sub.id)
         self._soon(self._offer, call)
         return ok("Passing call", call_id=call.call_id)
@@ -156,11 +157,15 @@ class Calling(LegListener):
         self._offer(call)
         return call
 
-    def _offer(self, call: Call) -> None:
-        if call.state not in (CallState.CREATED, CallState.RINGING) or call.owner is not None:
+    def _offer(self, call: Call, exclude: frozenset[str] = frozenset()) -> None:
+        """Give the call to one online consumer of its context; without one, it waits in the queue."""
+        if call.state not in (CallState.CREATED, CallState.RINGING):
+            return
+        holder = self.router.get(call.owner) if call.owner else None
+        if holder is not None and holder.online:
             return
         sub = self.router.pick(
-            call.project, call.context, event_type="calling.call.receive", exclude=call.passed_by
+            call.project, call.context, event_type="calling.call.receive", exclude=call.passed_by | exclude
         )
         if sub is None:
             pending = self._pending.setdefault((call.project, call.context), [])
@@ -168,6 +173,7 @@ class Calling(LegListener):
                 pending.append(call)
                 log.info("call %s waits for a consumer of context %r", call.call_id, call.context)
             return
+        self._unqueue(call)
         self._set_owner(call, sub.id)
         call.acted = False
         call.offered = True
@@ -176,16 +182,22 @@ class Calling(LegListener):
 
     def _subscriber_available(self, sub: Subscriber, contexts: list[str]) -> None:
         for context in contexts:
-            waiting = self._pending.pop((sub.project, context), [])
-            for i, call in enumerate(waiting):
-                self._offer(call)
-                if call.owner is None:  # nobody could take it after all: keep the rest queued in order
-                    rest = [c for c in waiting[i:] if c.owner is None and not c.is_over]
-                    self._pending.setdefault((sub.project, context), []).extend(rest)
-                    break
+            for call in list(self._pending.get((sub.project, context), ())):
+                if call.owner == sub.id:  # its holder is back: its own events (re)deliver the offer
+                    self._unqueue(call)
+                else:
+                    self._offer(call)
+
+    def _unqueue(self, call: Call) -> None:
+        pending = self._pending.get((call.project, call.context))
+        if pending and call in pending:
+            pending.remove(call)
+            if not pending:
+                del self._pending[(call.project, call.context)]
 
     def subscriber_offline(self, sub_id: str) -> None:
-        """A session lost its socket: calls it had not acted on go to another consumer."""
+        """A session lost its socket: calls it had not acted on go to another consumer now, or to
+        whoever comes first (the same session resuming keeps them)."""
         for call_id in list(self._owned.get(sub_id, ())):
             call = self.calls.get(call_id)
             if (
@@ -195,15 +207,20 @@ class Calling(LegListener):
                 and call.state in (CallState.CREATED, CallState.RINGING)
             ):
                 log.info("call %s: session %s went away before acting, offering again", call_id, sub_id)
-                self._set_owner(call, None)
-                self._offer(call)
+                self._offer(call, exclude=frozenset({sub_id}))
 
     def subscriber_gone(self, sub_id: str) -> None:
         """A session is gone for good: re-offer what it never touched, end what it controlled."""
-        self.subscriber_offline(sub_id)
         for call_id in list(self._owned.get(sub_id, ())):
             call = self.calls.get(call_id)
-            if call and not call.is_over:
+            if call is None or call.is_over:
+                continue
+            if call.direction == "inbound" and not call.acted and call.state in (
+                CallState.CREATED, CallState.RINGING
+            ):
+                self._set_owner(call, None)
+                self._offer(call)
+            else:
                 self.end_call(call, "hangup", f"session {sub_id} closed")
         self._owned.pop(sub_id, None)
 
@@ -358,9 +375,7 @@ class Calling(LegListener):
     def _forget(self, call: Call) -> None:
         self.calls.pop(call.call_id, None)
         self._set_owner(call, None)
-        pending = self._pending.get((call.project, call.context))
-        if pending and call in pending:
-            pending.remove(call)
+        self._unqueue(call)
         call.waiters.clear()
 
     # ----------------------------------------------------------------- helpers

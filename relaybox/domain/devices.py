@@ -98,6 +98,8 @@ def _headers(headers: Any, where: str) -> None:
             or not isinstance(header.get("name"), str)
             or not HEADER_NAME.match(header["name"])
             or not isinstance(header.get("value"), str)
+            or "\r" in header["value"]
+            or "\n" in header["value"]
         ):
             raise bad_request(f"{where}: bad SIP header {header!r} (want {{'name': token, 'value': string}})")
 

@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Callable
+from types import ModuleType
 
 from relaybox.clock import Clock
 from relaybox.domain.platform import Platform
@@ -88,7 +90,7 @@ class Gateway:
             )
             log.info("%s: v2 client %r authenticated (project %s)", link.peer, cmd.agent, project)
             return
-        session = self._resumable(cmd.protocol, project)
+        session = self._resumable(cmd.protocol, project, flat)
         if session is not None and cmd.authorization_state and not self._valid_state(
             session.id, cmd.authorization_state
         ):
@@ -98,13 +100,13 @@ class Gateway:
         if session is None:
             session = self._new_session(flat, project)
         session.agent = cmd.agent
-        self._bind(link, session)
         link.send(
             flat.connect_result(
                 cmd.req_id, protocol=session.id, sessionid=session.sessionid, node_id=self.node_id,
-                project=project, restored=restored,
+                project=project, signature=self.signature(project), restored=restored,
             )
         )
+        self._bind(link, session)  # after the reply: replayed events follow it
         log.info(
             "%s: v4 client %r %s session %s", link.peer, cmd.agent, "resumed" if restored else "opened", session.id
         )
@@ -118,25 +120,25 @@ class Gateway:
 
     def setup(self, link: Link, cmd: Setup) -> None:
         assert link.project is not None
-        session = self._resumable(cmd.protocol, link.project)
+        session = self._resumable(cmd.protocol, link.project, blade)
         restored = session is not None
         if session is None:
             session = self._new_session(blade, link.project, link.sessionid)
-        self._bind(link, session)
         link.send(blade.setup_result(cmd.req_id, session.id, self.node_id))
+        self._bind(link, session)  # after the reply: buffered events follow it
         log.info("%s: v2 %s session %s", link.peer, "resumed" if restored else "opened", session.id)
         if restored:
             self.router.announce(session)
 
-    def _new_session(self, dialect: object, project: str, sessionid: str | None = None) -> Session:
+    def _new_session(self, dialect: ModuleType, project: str, sessionid: str | None = None) -> Session:
         protocol = f"signalwire_{self.signature(project)}_{uuid.uuid4().hex}"
         session = Session(
-            dialect=dialect,  # type: ignore[arg-type]
+            dialect=dialect,
             project=project,
             protocol=protocol,
             sessionid=sessionid or uuid.uuid4().hex,
             node_id=self.node_id,
-            clock_ts=self.clock.timestamp,
+            clock_ts=time.time,
         )
         self.sessions[protocol] = session
         self.router.register(session)
@@ -152,11 +154,12 @@ class Gateway:
         link.session = session
         session.attach(link)
 
-    def _resumable(self, protocol: str | None, project: str) -> Session | None:
+    def _resumable(self, protocol: str | None, project: str, dialect: ModuleType) -> Session | None:
+        """The session a reconnecting client names, if it is of the same project and dialect."""
         if not protocol:
             return None
         session = self.sessions.get(protocol)
-        if session is None or not hmac.compare_digest(session.project, project):
+        if session is None or session.dialect is not dialect or not hmac.compare_digest(session.project, project):
             return None
         return session
 

@@ -8,6 +8,7 @@ only I/O: the WebSocket server provides it, tests provide a list.
 from __future__ import annotations
 
 import logging
+import time
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,18 +63,18 @@ class Link:
             if frame.reply is not None:
                 self.send(frame.reply)
             return
+        if self.project is None and isinstance(frame, Request) and frame.method in CONNECT_METHODS:
+            self.dialect = CONNECT_METHODS[frame.method]  # until authenticated, a client may try either
         if self.dialect is None:
-            if not isinstance(frame, Request) or frame.method not in CONNECT_METHODS:
-                if isinstance(frame, Request):
-                    self.send(
-                        jsonrpc.error_frame(
-                            frame.id,
-                            jsonrpc.NOT_CONNECTED,
-                            "Not connected: the first request must be blade.connect or signalwire.connect",
-                        )
+            if isinstance(frame, Request):
+                self.send(
+                    jsonrpc.error_frame(
+                        frame.id,
+                        jsonrpc.NOT_CONNECTED,
+                        "Not connected: the first request must be blade.connect or signalwire.connect",
                     )
-                return
-            self.dialect = CONNECT_METHODS[frame.method]
+                )
+            return
         command = self._decode(frame)
         try:
             self._handle(command)
@@ -125,7 +126,7 @@ class Link:
                 self.session.acked(cmd.req_id)
             return
         if isinstance(cmd, Ping):
-            ts = gw.clock.timestamp()
+            ts = time.time()
             self.send(blade.ping_result(cmd.req_id, ts) if self.dialect is blade else flat.ping_result(cmd.req_id, ts))
             return
         if isinstance(cmd, Connect):

@@ -80,12 +80,19 @@ def decode(frame: Request | Response) -> Command:
 
 
 def connect_result(
-    req_id: Any, *, protocol: str, sessionid: str, node_id: str, project: str, restored: bool
+    req_id: Any, *, protocol: str, sessionid: str, node_id: str, project: str, signature: str, restored: bool
 ) -> dict[str, Any]:
     return jsonrpc.result_frame(
         req_id,
         {
             "protocol": protocol,
+            # realtime-api checks the old protocol against this signature before it asks to resume
+            "authorization": {
+                "project": project,
+                "expires_at": None,
+                "scopes": ["calling", "messaging", "tasking"],
+                "signature": signature,
+            },
             "identity": f"{project}@{node_id}",
             "sessionid": sessionid,
             "nodeid": node_id,

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from relaybox.domain.calls import Call
+from relaybox.domain.calls import Call, CallState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (
@@ -54,7 +54,7 @@ FLUSH_SECONDS = 0.5
 
 
 class Store:
-    def __init__(self, data_dir: Path, timestamp: Any = time.time) -> None:
+    def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "relaybox.sqlite3"
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -64,7 +64,6 @@ class Store:
         self._lock = threading.Lock()
         self._dirty = False
         self._in_tx = False
-        self._timestamp = timestamp  # platform-clock timestamps for call times
         self._numbers: dict[str, str] = {
             n: c for n, c in self._db.execute("SELECT number, context FROM numbers")
         }
@@ -115,23 +114,23 @@ class Store:
 
     # -- call history (CallHistory) --------------------------------------------------------------
 
+    # Times are wall-clock epochs (the history is a real record, even when --speed runs the sandbox fast).
+
     def call_created(self, call: Call) -> None:
         self._batch(
             "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 call.call_id, call.project, call.direction, call.from_, call.to, call.context,
                 str(call.device.get("type", "phone")), call.state.value, call.end_reason,
-                self._ts(call.created_at), None, None,
+                time.time(), None, None,
             ),
         )
 
     def call_changed(self, call: Call) -> None:
+        column = "answered_at" if call.state is CallState.ANSWERED else "ended_at"
         self._batch(
-            "UPDATE calls SET state = ?, end_reason = ?, answered_at = ?, ended_at = ? WHERE call_id = ?",
-            (
-                call.state.value, call.end_reason, self._ts(call.answered_at), self._ts(call.ended_at),
-                call.call_id,
-            ),
+            f"UPDATE calls SET state = ?, end_reason = ?, {column} = ? WHERE call_id = ?",
+            (call.state.value, call.end_reason, time.time(), call.call_id),
         )
 
     def calls(self, *, number: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -147,9 +146,6 @@ class Store:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     # -- plumbing --------------------------------------------------------------------------------
-
-    def _ts(self, platform_seconds: float | None) -> float | None:
-        return None if platform_seconds is None else self._timestamp(platform_seconds)
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         with self._lock:

@@ -57,7 +57,7 @@ class Box:
 
     def _build(self) -> None:
         self.clock = ManualClock()
-        self.store = Store(self.data_dir, timestamp=self.clock.epoch)
+        self.store = Store(self.data_dir)
         self.messages = MessageStore(self.store)
         self.handsets = Handsets(self.messages, self.messages.phone_modes())
         self.router = Router()
