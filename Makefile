@@ -20,6 +20,7 @@ serve: $(STAMP)
 
 test-clients:
 	scripts/setup-test-clients.sh
+	scripts/setup-relay-sdk.sh
 
 test: $(STAMP) test-clients
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

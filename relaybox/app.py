@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from relaybox.api import devices_rest
 from relaybox.api.http import auth_middleware
 from relaybox.api.messaging_rest import MessagingApi
 from relaybox.api.rest import RestApi
@@ -45,7 +46,7 @@ class RelayBox:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock(settings.speed)
-        self.store = Store(settings.data_dir, timestamp=self.clock.epoch)
+        self.store = Store(settings.data_dir)
         if settings.project and settings.token:
             self.project, self.token = settings.project, settings.token
         else:
@@ -65,6 +66,7 @@ class RelayBox:
         )
         self.tasking = Tasking(clock=self.clock, router=self.router, store=self.message_store)
         self.platform.handlers.update(self.messaging.handlers())
+        self.devices, self._connector = devices_rest.build_hub(self)
         self.gateway = Gateway(
             clock=self.clock,
             router=self.router,
@@ -84,6 +86,7 @@ class RelayBox:
         app = web.Application(middlewares=[auth_middleware(self.check_credentials, {"/api/health"})])
         RestApi(self).add_routes(app)
         MessagingApi(self).add_routes(app)
+        devices_rest.add_routes(app, self.devices)
 
         async def root(request: web.Request) -> web.StreamResponse:
             if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -125,7 +128,9 @@ class RelayBox:
         ended = self.calling.end_all("hangup", "relaybox is shutting down")
         log.info("shutting down: ended %d call(s), closing %d session(s)", ended, len(self.gateway.sessions))
         self.gateway.shutdown()
+        self.devices.close()
         await asyncio.sleep(0.1)  # let the writers send the last events and close frames
+        await self._connector.close()
         await self.network.close()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from relaybox import __version__
+from relaybox.cli_workflow import workflow
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -173,6 +174,8 @@ def calls(number: str | None, limit: int, url: str, project: str | None, token: 
             f"context={c['context']}  {c['state']}  {c['end_reason'] or ''}"
         )
 
+
+main.add_command(workflow)
 
 if __name__ == "__main__":
     main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,163 @@
+"""`relaybox workflow ...`: register, list and delete device workflows on a running relaybox.
+
+Mirrors the vendor's `relay workflow create call|button|phrase` CLI: the same options build the same JSON
+record, which is POSTed to `/api/workflows`. Attach with `main.add_command(workflow)` in `relaybox.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import click
+
+from relaybox.devices.registry import BUTTON_TRIGGERS
+from relaybox.protocol.workflow import ALL_DEVICES
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def _client_options(f: Any) -> Any:
+    f = click.option("--url", envvar="RELAYBOX_URL", default=DEFAULT_URL, show_default=True,
+                     help="The running relaybox.")(f)
+    f = click.option("--project", envvar="RELAYBOX_PROJECT", help="Project id (default: the data dir's).")(f)
+    f = click.option("--token", envvar="RELAYBOX_TOKEN", help="Token (default: the data dir's).")(f)
+    f = click.option("--data-dir", default=".relaybox", show_default=True,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="Where to find the development credentials when none are given.")(f)
+    return f
+
+
+def _call(url: str, project: str | None, token: str | None, data_dir: Path, method: str, path: str,
+          body: Any = None) -> Any:
+    from relaybox import cli  # imported late: relaybox.cli attaches this group at import time
+
+    return cli._request(url, cli._credentials(project, token, data_dir), method, path, body)
+
+
+def _create_options(f: Any) -> Any:
+    f = click.option("--uri", required=True, help="The workflow's WebSocket URI (ws:// or wss://).")(f)
+    f = click.option("--name", "-n", required=True, help="Name of the workflow registration.")(f)
+    f = click.option("--install", "-i", multiple=True, help="Device id to install on (repeatable).")(f)
+    f = click.option("--install-all", is_flag=True, help="Install on every device of the account.")(f)
+    f = click.option("--install-group", help="Install on a group (URN), verbatim.")(f)
+    f = click.option("--arg", "-a", "args", multiple=True, help="Workflow argument k=v (string).")(f)
+    f = click.option("--boolean", "-b", "booleans", multiple=True, help="Workflow argument k=true|false.")(f)
+    f = click.option("--number", "numbers", multiple=True, help="Workflow argument k=NUMBER.")(f)
+    f = click.option("--transient/--no-transient", default=True, show_default=True,
+                     help="Allow the workflow to run in the background.")(f)
+    f = click.option("--hidden", is_flag=True, help="Hide the workflow channel on the originating device.")(f)
+    return _client_options(f)
+
+
+def _pairs(values: tuple[str, ...], kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected k=v, got {item!r}", param_hint=f"--{kind}")
+        if kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise click.BadParameter(f"{key}: expected true or false", param_hint="--boolean")
+            out[key] = value.lower() == "true"
+        elif kind == "number":
+            try:
+                out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                raise click.BadParameter(f"{key}: expected a number", param_hint="--number") from None
+        else:
+            out[key] = value
+    return out
+
+
+def build_record(name: str, uri: str, trigger: dict[str, Any], install: tuple[str, ...], install_all: bool,
+                 install_group: str | None, args: tuple[str, ...] = (), booleans: tuple[str, ...] = (),
+                 numbers: tuple[str, ...] = (), transient: bool = True, hidden: bool = False) -> dict[str, Any]:
+    """The registration record, built as the vendor's CLI builds it."""
+    if sum((bool(install), install_all, install_group is not None)) != 1:
+        raise click.UsageError("give exactly one of --install, --install-all, --install-group")
+    wf_args = {**_pairs(args, "arg"), **_pairs(booleans, "boolean"), **_pairs(numbers, "number")}
+    options: dict[str, Any] = {"transient": transient, "hidden": hidden}
+    record: dict[str, Any] = {
+        "name": name,
+        "options": options,
+        "config": {"trigger": {"start": {"workflow": {"uri": uri, "args": wf_args}}, **trigger}},
+    }
+    if install:
+        record["install"] = list(install)
+    else:
+        record["install_rule"] = ALL_DEVICES if install_all else install_group
+    return record
+
+
+@click.group()
+def workflow() -> None:
+    """Register device workflows (call, button and phrase triggers) on a running relaybox."""
+
+
+@workflow.group()
+def create() -> None:
+    """Register a workflow for a trigger."""
+
+
+def _post(kw: dict[str, Any], trigger: dict[str, Any]) -> None:
+    conn = {k: kw.pop(k) for k in ("url", "project", "token", "data_dir")}
+    record = build_record(kw.pop("name"), kw.pop("uri"), trigger, **kw)
+    out = _call(**conn, method="POST", path="/api/workflows", body=record)
+    uri = out["config"]["trigger"]["start"]["workflow"]["uri"]
+    click.echo(f"{out['name']} ({out.get('workflow_id', '')}) -> {uri}")
+
+
+@create.command("call")
+@click.option("--trigger", "-t", required=True, type=click.Choice(["inbound", "outbound"]),
+              help="inbound: calls to the device; outbound: 'call X' on the device.")
+@_create_options
+def create_call(trigger: str, **kw: Any) -> None:
+    """A workflow that handles the device's inbound or outbound calls (replacing the built-in calling)."""
+    _post(kw, {"on_incoming_call" if trigger == "inbound" else "on_call_request": ".*"})
+
+
+@create.command("button")
+@click.option("--trigger", "-t", required=True, type=click.Choice(list(BUTTON_TRIGGERS)),
+              help="Taps of the Talk button on the Assistant channel.")
+@_create_options
+def create_button(trigger: str, **kw: Any) -> None:
+    """A workflow started by Talk-button taps on the Assistant channel."""
+    _post(kw, {"on_button": BUTTON_TRIGGERS[trigger]})
+
+
+@create.command("phrase")
+@click.option("--trigger", "-t", "phrases", required=True, multiple=True,
+              help="Words that start the workflow when spoken to the Assistant (repeatable).")
+@_create_options
+def create_phrase(phrases: tuple[str, ...], **kw: Any) -> None:
+    """A workflow started by a spoken phrase."""
+    _post(kw, {"on_phrases": [p.lower() for p in phrases]})
+
+
+@workflow.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@_client_options
+def list_(as_json: bool, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
+    """List registered workflows."""
+    out = _call(url, project, token, data_dir, "GET", "/api/workflows")
+    if as_json:
+        click.echo(json.dumps(out["workflows"], indent=2))
+        return
+    for rec in out["workflows"]:
+        trigger = rec["config"]["trigger"]
+        kind = next((k for k in trigger if k != "start"), "?")
+        where = ",".join(rec["install"]) if "install" in rec else rec.get("install_rule", "")
+        click.echo(f"{rec['name']}  {kind}={json.dumps(trigger.get(kind))}  "
+                   f"{trigger['start']['workflow']['uri']}  install={where}")
+
+
+@workflow.command("delete")
+@click.argument("name")
+@_client_options
+def delete(name: str, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
+    """Delete the workflow registration NAME."""
+    _call(url, project, token, data_dir, "DELETE", "/api/workflows/" + urllib.parse.quote(name, ""))
+    click.echo(f"{name} deleted")

@@ -1,0 +1,336 @@
+"""The device hub: sandbox devices, what their buttons and spoken commands do, and which workflow a
+trigger starts.
+
+With no workflow registered, a device gets the built-in calling experience. A registered call, button or
+phrase workflow installed on the device takes over: the hub starts an instance (through `connector`, the
+only I/O, injected) and hands it the trigger. The double tap of the Assistant button always hangs up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from relaybox.clock import Clock, Timer
+from relaybox.devices.builtin import BuiltinCallee, BuiltinCaller, MissedCalls, not_available
+from relaybox.devices.calls import RING_SECONDS, CallError, CallState, DeviceCall, DeviceCalls
+from relaybox.devices.model import ID_RE, NAME_RE, Device
+from relaybox.devices.registry import BUTTON_TRIGGERS, Registration, Registry
+from relaybox.devices.session import WorkflowLink, WorkflowSession
+from relaybox.protocol.workflow import device_name_urn
+
+log = logging.getLogger("relaybox.devices")
+
+Connector = Callable[[str, WorkflowSession], Awaitable[WorkflowLink | None]]
+CALL_COMMAND = re.compile(r"^\s*(?:call|dial|phone)\s+(.+?)\s*[.!?]?\s*$", re.IGNORECASE)
+TAPS = {1: "single", 2: "double", 3: "triple"}
+
+
+class DeviceError(ValueError):
+    """A bad device or action (answered with a 400/404/409 by the REST layer)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class _Listen:
+    session: WorkflowSession
+    urn: str
+    request_id: str
+    timer: Timer
+
+
+class DeviceHub:
+    def __init__(
+        self, clock: Clock, registry: Registry, connector: Connector, ring_seconds: float = RING_SECONDS
+    ) -> None:
+        self.clock = clock
+        self.registry = registry
+        self.connector = connector
+        self.devices: dict[str, Device] = {}
+        self.calls = DeviceCalls(clock, ring_seconds)
+        self.missed = MissedCalls(clock)
+        self.focus: dict[str, WorkflowSession] = {}  # device name -> instance whose interaction it is on
+        self.sessions: set[WorkflowSession] = set()
+        self.listens: dict[str, _Listen] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- devices -------------------------------------------------------------------------------------
+
+    def create(self, name: Any, device_id: Any = None) -> Device:
+        if not isinstance(name, str) or not NAME_RE.match(name) or name != name.strip():
+            raise DeviceError("'name' must be 1-64 characters, without ':', '?', '/', '#' or '%'")
+        if device_id is None:
+            device_id = "99000756" + "".join(secrets.choice("0123456789") for _ in range(7))
+        if not isinstance(device_id, str) or not ID_RE.match(device_id):
+            raise DeviceError("'id' must be a string of 1-64 letters, digits, '.', '_' or '-'")
+        if self.find(name) is not None:
+            raise DeviceError(f"a device named {name} exists", 409)
+        if self.find_by_id(device_id) is not None:
+            raise DeviceError(f"a device with id {device_id} exists", 409)
+        device = Device(name, device_id, self.clock)
+        self.devices[name] = device
+        return device
+
+    def find(self, name: str) -> Device | None:
+        device = self.devices.get(name)
+        if device is None:
+            folded = " ".join(name.split()).casefold()
+            device = next((d for d in self.devices.values() if d.name.casefold() == folded), None)
+        return device
+
+    def find_by_id(self, device_id: str) -> Device | None:
+        return next((d for d in self.devices.values() if d.id == device_id), None)
+
+    def rename(self, device: Device, name: str) -> bool:
+        if not NAME_RE.match(name) or (self.find(name) not in (None, device)):
+            return False
+        del self.devices[device.name]
+        if device.name in self.focus:
+            self.focus[name] = self.focus.pop(device.name)
+        device.name = name
+        self.devices[name] = device
+        return True
+
+    # -- what the user does --------------------------------------------------------------------------
+
+    def act(self, device: Device, action: dict[str, Any]) -> None:
+        """One user action: a button press, a spoken command, going on/offline."""
+        log.info("device %s: %s", device.name, action)
+        if action.get("go_online") is True:
+            device.note(did=action)
+            device.online = True
+            return
+        if action.get("go_offline") is True:
+            device.note(did=action)
+            self._go_offline(device)
+            return
+        if not device.online:
+            raise DeviceError(f"{device.name} is offline", 409)
+        if "speak" in action:
+            text = action["speak"]
+            if not isinstance(text, str) or not text.strip() or set(action) != {"speak"}:
+                raise DeviceError("'speak' must be a non-empty string, alone")
+            device.note(did=action)
+            self._speak(device, text)
+            return
+        button = action.get("button")
+        if button not in ("talk", "assistant"):
+            raise DeviceError("an action is one of {'button': 'talk'|'assistant', 'taps': 1-3}, "
+                              "{'button': 'talk', 'hold': S}, {'speak': TEXT}, {'go_offline': true}, "
+                              "{'go_online': true}")
+        if "hold" in action:
+            hold = action["hold"]
+            if button != "talk" or set(action) != {"button", "hold"} or not isinstance(hold, int | float) \
+                    or isinstance(hold, bool) or not 0 < hold <= 600:
+                raise DeviceError("'hold' is for the talk button: seconds, more than 0 and at most 600")
+            device.note(did=action)
+            self._talk(device, "long")
+            return
+        taps = action.get("taps", 1)
+        if set(action) - {"button", "taps"} or taps not in TAPS or isinstance(taps, bool):
+            raise DeviceError("'taps' must be 1, 2 or 3")
+        device.note(did=action)
+        if button == "talk":
+            self._talk(device, TAPS[taps])
+        else:
+            self._assistant(device, TAPS[taps])
+
+    def _incoming_builtin(self, device: Device) -> DeviceCall | None:
+        call = self.calls.get(device.call_id) if device.call_id else None
+        if call and call.state is CallState.RINGING and call.callee is device \
+                and isinstance(call.callee_side, BuiltinCallee):
+            return call
+        return None
+
+    def _talk(self, device: Device, taps: str) -> None:
+        ringing = self._incoming_builtin(device)
+        if ringing is not None and taps == "single":
+            self.calls.answer(ringing, device)
+        elif ringing is not None and taps == "double":
+            self.calls.hangup(ringing, device)
+        elif device.name in self.focus:
+            self._button_event(device, "action", taps)
+        elif taps == "single" and self.missed.clear(device):
+            device.tone("cleared")
+        elif (reg := self.registry.button_workflow(device, taps)) is not None:
+            trigger = {"type": "button", "args": {"action": BUTTON_TRIGGERS[taps],
+                                                  "source_uri": device_name_urn(device.name)}}
+            self._spawn(self._trigger(reg, device, trigger))
+
+    def _assistant(self, device: Device, taps: str) -> None:
+        call = self.calls.get(device.call_id) if device.call_id else None
+        if call is not None and taps == "double":  # hang-up/reject/cancel: always, workflow or not
+            self.calls.hangup(call, device)
+        elif device.name in self.focus and taps != "single":
+            self._button_event(device, "channel", taps)
+        elif taps == "single":
+            device.say(f"{device.name}, {device.channel} channel")
+
+    def _button_event(self, device: Device, button: str, taps: str) -> None:
+        session = self.focus[device.name]
+        ix = next((i for i in session.interactions.values() if i.device is device), None)
+        session.emit("button", button=button, taps=taps, source_uri=ix.urn if ix else device_name_urn(device.name))
+
+    def _speak(self, device: Device, text: str) -> None:
+        listen = self.listens.get(device.name)
+        if listen is not None:
+            self._listen_done(device.name, text.strip())
+            return
+        match = self.registry.phrase_workflow(device, text)
+        if match is not None:
+            reg, phrase, spillover = match
+            trigger = {"type": "phrase", "args": {"phrase": phrase, "spillover": spillover,
+                                                  "source_uri": device_name_urn(device.name)}}
+            self._spawn(self._trigger(reg, device, trigger))
+            return
+        command = CALL_COMMAND.match(text)
+        if command is not None:
+            self.call_command(device, command.group(1))
+            return
+        device.say("Sorry, I didn't understand")
+
+    def _go_offline(self, device: Device) -> None:
+        device.online = False
+        call = self.calls.get(device.call_id) if device.call_id else None
+        if call is not None:
+            self.calls.hangup(call, device, "hangup" if call.was_connected else "unavailable")
+        if device.name in self.listens:
+            self._listen_done(device.name, "")
+
+    # -- calls ---------------------------------------------------------------------------------------
+
+    def call_command(self, device: Device, spoken: str) -> None:
+        """'call Bob' on the Assistant: an outbound call workflow if one is installed, else built-in."""
+        callee = self.find(spoken)
+        label = callee.name if callee else spoken
+        reg = self.registry.call_workflow(device, "outbound")
+        if reg is not None:
+            self._spawn(self._outbound_workflow(reg, device, label))
+            return
+        if device.call_id is not None:
+            device.say("You are already in a call")
+            return
+        device.tone("confirm")
+        device.set_led("green")
+        device.say(f"Calling {label}")
+        call = self.calls.place(device, label, BuiltinCaller(device))
+        self.route_call(call)
+
+    def route_call(self, call: DeviceCall) -> None:
+        """Ring the callee: with its inbound call workflow if it has one, else the built-in experience."""
+        if call.state is not CallState.PLACING:
+            return
+        callee = self.find(call.callee_label)
+        if callee is None or not callee.online or callee.call_id is not None or callee is call.caller:
+            self.calls.fail(call, "unavailable")
+            return
+        reg = self.registry.call_workflow(callee, "inbound")
+        if reg is None:
+            self.calls.start(call, callee, BuiltinCallee(callee, self.missed))
+        else:
+            self._spawn(self._inbound_workflow(reg, call, callee))
+
+    async def _inbound_workflow(self, reg: Registration, call: DeviceCall, callee: Device) -> None:
+        trigger = {"type": "telephony", "args": {
+            "source_uri": device_name_urn(callee.name), "call_id": call.call_id, "direction": "inbound",
+            "uri": device_name_urn(call.caller.name)}}
+        session = await self.launch(reg, callee, trigger)
+        if session is None:
+            self.calls.fail(call, "unavailable")
+        elif call.state is not CallState.PLACING:  # the caller gave up while the workflow was connecting
+            session.end("normal")
+        else:
+            self.calls.start(call, callee, session)
+
+    async def _outbound_workflow(self, reg: Registration, device: Device, label: str) -> None:
+        uri = device_name_urn(label)
+        trigger = {"type": "telephony", "args": {"source_uri": device_name_urn(device.name), "direction": "outbound",
+                                                 "uri": uri}}
+        session = await self.launch(reg, device, trigger, [("call_start_request", {"uri": uri, "destination": uri})])
+        if session is None:
+            device.say(not_available(label))
+
+    # -- workflow instances --------------------------------------------------------------------------
+
+    async def _trigger(self, reg: Registration, device: Device, trigger: dict[str, Any]) -> None:
+        if await self.launch(reg, device, trigger) is None:
+            device.say(not_available(reg.name))
+
+    async def launch(
+        self, reg: Registration, device: Device, trigger: dict[str, Any],
+        then: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> WorkflowSession | None:
+        """Connect to the workflow and send START (then `then`); None when its server is unreachable."""
+        session = WorkflowSession(self, reg, device)
+        link = await self.connector(reg.uri, session)
+        if link is None:
+            log.warning("workflow %s: cannot connect to %s", reg.name, reg.uri)
+            return None
+        session.attach(link)
+        self.sessions.add(session)
+        session.start(trigger)
+        for name, fields in then or []:
+            session.emit(name, **fields)
+        return session
+
+    def session_ended(self, session: WorkflowSession) -> None:
+        self.sessions.discard(session)
+        for name, owner in list(self.focus.items()):
+            if owner is session:
+                del self.focus[name]
+
+    def listen(self, session: WorkflowSession, device: Device, urn: str, request_id: str, timeout: float) -> None:
+        """The device listens until the user speaks (a `speak` action) or `timeout` passes (empty text)."""
+        if device.name in self.listens:
+            self._listen_done(device.name, "")
+        timer = self.clock.call_later(timeout, lambda: self._listen_done(device.name, ""))
+        self.listens[device.name] = _Listen(session, urn, request_id, timer)
+        device.tone("listening")
+
+    def _listen_done(self, name: str, text: str) -> None:
+        listen = self.listens.pop(name, None)
+        if listen is not None:
+            listen.timer.cancel()
+            listen.session.speech(listen.request_id, listen.urn, text)
+
+    def cancel_listens(self, session: WorkflowSession) -> None:
+        for name, listen in list(self.listens.items()):
+            if listen.session is session:
+                listen.timer.cancel()
+                del self.listens[name]
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("device task failed", exc_info=task.exception())
+
+    async def idle(self) -> None:
+        """Wait for pending trigger/launch tasks (tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        """Shutdown: every instance stopped, every call ended, reminders off."""
+        for session in list(self.sessions):
+            session.end("shutdown")
+        self.calls.end_all("hangup")
+        self.missed.close()
+        for task in self._tasks:
+            task.cancel()
+
+
+__all__ = ["CallError", "DeviceError", "DeviceHub"]

@@ -1,0 +1,588 @@
+"""One workflow instance, sans-I/O: requests from the workflow server become device actions, and what
+happens on the devices becomes `wf_api_*` events.
+
+A `WorkflowLink` (the WebSocket in production, a list in tests) carries the frames. Responses are sent
+before the side effects of their request, so a workflow always sees `call_response` before
+`call_ringing`, `say_response` before the prompt events; the link adds the small delay the JS SDK
+needs between a response and the events that follow it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from relaybox.clock import Timer
+from relaybox.devices.calls import CallError, DeviceCall
+from relaybox.devices.model import ASSISTANT_CHANNEL, Device
+from relaybox.devices.registry import Registration
+from relaybox.protocol import workflow as wire
+from relaybox.protocol.workflow import ProtocolError, Request
+
+if TYPE_CHECKING:
+    from relaybox.devices.hub import DeviceHub
+
+log = logging.getLogger("relaybox.workflows")
+
+SECONDS_PER_WORD = 0.3  # how long the device takes to speak (platform clock)
+MIN_PROMPT_SECONDS = 0.5
+DEFAULT_PLAY_SECONDS = 2.0
+TIMEOUT_UNITS = {"ms": 0.001, "secs": 1.0, "mins": 60.0, "hrs": 3600.0}
+
+
+class WorkflowLink(Protocol):
+    def send(self, msg: dict[str, Any], is_response: bool) -> None: ...
+    def close(self) -> None: ...
+
+
+class RequestError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class Interaction:
+    name: str
+    device: Device
+    urn: str
+
+
+After = Callable[[], None] | None
+
+
+class WorkflowSession:
+    """A running instance of `registration`, started by a trigger on `device`."""
+
+    def __init__(self, hub: DeviceHub, registration: Registration, device: Device) -> None:
+        self.hub = hub
+        self.registration = registration
+        self.device = device
+        self.id = "wfi-" + uuid.uuid4().hex[:16]
+        self.link: WorkflowLink | None = None
+        self.vars: dict[str, str] = {k: _stringify(v) for k, v in registration.args.items()}
+        self.interactions: dict[str, Interaction] = {}
+        self.calls: dict[str, DeviceCall] = {}
+        self.timers: dict[str, Timer] = {}
+        self.ended = False
+        self.stop_reason: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def attach(self, link: WorkflowLink) -> None:
+        self.link = link
+
+    def start(self, trigger: dict[str, Any]) -> None:
+        log.info("workflow %s instance %s started on %s", self.registration.name, self.id, self.device.name)
+        self.emit("start", trigger=trigger)
+
+    def end(self, reason: str = "normal", notify: bool = True) -> None:
+        """Stop the instance: interactions ended, its calls hung up, STOP sent (if `notify`), socket closed."""
+        if self.ended:
+            return
+        self.ended = True
+        self.stop_reason = reason
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        for ix in list(self.interactions.values()):
+            self._drop_interaction(ix)
+        self.hub.cancel_listens(self)
+        for call in list(self.calls.values()):
+            party = call.callee if call.callee_side is self else call.caller
+            if party is not None and call.call_id in self.hub.calls.calls:
+                self.hub.calls.fail(call, "hangup" if call.was_connected else "error")
+        self.calls.clear()
+        self.hub.session_ended(self)
+        log.info("workflow %s instance %s stopped (%s)", self.registration.name, self.id, reason)
+        if self.link is not None:
+            if notify:
+                self.link.send(wire.event("stop", reason=reason), False)
+            self.link.close()
+
+    def connection_lost(self) -> None:
+        """The workflow closed or dropped the socket: clean up, nothing left hanging."""
+        self.end("connection_closed", notify=False)
+
+    # -- frames from the workflow --------------------------------------------------------------------
+
+    def handle_frame(self, frame: str | bytes) -> None:
+        if self.ended:
+            return
+        try:
+            req = wire.decode_request(frame)
+        except ProtocolError as exc:
+            log.info("workflow %s: bad frame (%s)", self.registration.name, exc.reason)
+            if exc.request_id:
+                self._send(wire.error_response(exc.request_id, exc.reason), True)
+            return
+        if req.name == "terminate":
+            self.end("normal")
+            return
+        handler = getattr(self, "_rq_" + req.name, None)
+        if handler is None:
+            self._send(wire.error_response(req.id, "unknown_request"), True)
+            return
+        try:
+            fields, after = handler(req)
+        except RequestError as exc:
+            self._send(wire.error_response(req.id, exc.reason), True)
+            return
+        except CallError as exc:
+            self._send(wire.error_response(req.id, exc.reason), True)
+            return
+        except Exception:  # a bug must cost the workflow one request, not the instance
+            log.exception("workflow %s: %s request failed", self.registration.name, req.name)
+            self._send(wire.error_response(req.id, "internal_error"), True)
+            return
+        self._send(wire.response(req, **fields), True)
+        if after is not None:
+            after()
+
+    def emit(self, kind: str, /, **fields: Any) -> None:
+        if not self.ended:
+            self._send(wire.event(kind, **fields), False)
+
+    def _send(self, msg: dict[str, Any], is_response: bool) -> None:
+        if self.link is not None:
+            self.link.send(msg, is_response)
+
+    # -- targets -------------------------------------------------------------------------------------
+
+    def _device(self, uri: str) -> Device:
+        urn = wire.parse_urn(uri)
+        if urn is None:
+            raise RequestError("invalid_uri")
+        if urn.resource == "interaction":
+            if urn.device is None:
+                ix = next((i for i in self.interactions.values() if i.name == urn.value), None)
+                if ix is None:
+                    raise RequestError("unknown_interaction")
+                return ix.device
+            urn = urn.device
+        if urn.resource != "device" or urn.id_type == "all":
+            raise RequestError("invalid_target")
+        device = self.hub.find(urn.value) if urn.id_type == "name" else self.hub.find_by_id(urn.value)
+        if device is None:
+            raise RequestError("unknown_device")
+        return device
+
+    def _targets(self, req: Request) -> list[Device]:
+        uris = req.targets
+        if not uris:
+            raise RequestError("missing_target")
+        out: list[Device] = []
+        for uri in uris:
+            if uri == wire.ALL_DEVICES:
+                out.extend(self.hub.devices.values())
+            else:
+                out.append(self._device(uri))
+        return out
+
+    def _one_target(self, req: Request) -> Device:
+        devices = self._targets(req)
+        if len(devices) != 1:
+            raise RequestError("exactly_one_target_required")
+        return devices[0]
+
+    def _interaction(self, req: Request) -> Interaction:
+        """Say, play, listen, LED and vibration need an interaction this instance started."""
+        device = self._one_target(req)
+        ix = next((i for i in self.interactions.values() if i.device is device), None)
+        if ix is None:
+            raise RequestError("no_interaction_on_target")
+        return ix
+
+    # -- interactions --------------------------------------------------------------------------------
+
+    def _rq_start_interaction(self, req: Request) -> tuple[dict[str, Any], After]:
+        name = req.body.get("name")
+        if not isinstance(name, str) or not name:
+            raise RequestError("missing_name")
+        devices = self._targets(req)
+
+        def after() -> None:
+            for device in devices:
+                ix = Interaction(name, device, wire.interaction_urn(name, device.name))
+                if not device.online:
+                    self.emit("interaction_lifecycle", type="failed", source_uri=ix.urn, reason="device_offline")
+                    continue
+                self.interactions[ix.urn] = ix
+                device.channel = name
+                device.note(interaction="started", name=name)
+                self.hub.focus[device.name] = self
+                self.emit("interaction_lifecycle", type="started", source_uri=ix.urn, reason=None)
+                self.emit("interaction_lifecycle", type="resumed", source_uri=ix.urn, reason=None)
+
+        return {}, after
+
+    def _rq_end_interaction(self, req: Request) -> tuple[dict[str, Any], After]:
+        devices = self._targets(req)
+        ixs = [i for i in self.interactions.values() if i.device in devices]
+        if not ixs:
+            raise RequestError("no_interaction_on_target")
+
+        def after() -> None:
+            for ix in ixs:
+                self._drop_interaction(ix)
+                self.emit("interaction_lifecycle", type="ended", source_uri=ix.urn, reason=None)
+
+        return {}, after
+
+    def _drop_interaction(self, ix: Interaction) -> None:
+        self.interactions.pop(ix.urn, None)
+        device = ix.device
+        device.note(interaction="ended", name=ix.name)
+        if not any(i.device is device for i in self.interactions.values()):
+            if self.hub.focus.get(device.name) is self:
+                del self.hub.focus[device.name]
+            device.channel = ASSISTANT_CHANNEL
+
+    # -- prompts and speech --------------------------------------------------------------------------
+
+    def _prompt(self, req: Request, ix: Interaction, seconds: float, show: Callable[[], None]) -> After:
+        def finish() -> None:
+            self.timers.pop(req.id, None)
+            self.emit("prompt", type="stopped", id=req.id, source_uri=ix.urn)
+
+        def after() -> None:
+            self.emit("prompt", type="started", id=req.id, source_uri=ix.urn)
+            show()
+            self.timers[req.id] = self.hub.clock.call_later(seconds, finish)
+
+        return after
+
+    def _rq_say(self, req: Request) -> tuple[dict[str, Any], After]:
+        ix = self._interaction(req)
+        text = req.body.get("text")
+        if not isinstance(text, str):
+            raise RequestError("missing_text")
+        seconds = max(MIN_PROMPT_SECONDS, SECONDS_PER_WORD * len(text.split()))
+        return {"id": req.id}, self._prompt(req, ix, seconds, lambda: ix.device.say(text))
+
+    def _rq_play(self, req: Request) -> tuple[dict[str, Any], After]:
+        ix = self._interaction(req)
+        filename = req.body.get("filename")
+        if not isinstance(filename, str) or not filename:
+            raise RequestError("missing_filename")
+        return {"id": req.id}, self._prompt(req, ix, DEFAULT_PLAY_SECONDS, lambda: ix.device.note(played=filename))
+
+    def _rq_stop_playback(self, req: Request) -> tuple[dict[str, Any], After]:
+        ids = req.body.get("ids")
+        wanted = set(ids) if isinstance(ids, list) else set(self.timers)
+
+        def after() -> None:
+            for rid in wanted:
+                timer = self.timers.pop(rid, None)
+                if timer is not None:
+                    timer.cancel()
+                    self.emit("prompt", type="stopped", id=rid, source_uri=self.device_uri)
+
+        return {}, after
+
+    def _rq_listen(self, req: Request) -> tuple[dict[str, Any], After]:
+        ix = self._interaction(req)
+        timeout = req.body.get("timeout", 60)
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise RequestError("invalid_timeout")
+        return {}, lambda: self.hub.listen(self, ix.device, ix.urn, req.id, float(timeout))
+
+    def speech(self, request_id: str, urn: str, text: str) -> None:
+        self.emit("speech", request_id=request_id, text=text, audio="", lang="en-US", source_uri=urn)
+
+    def _rq_translate(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {"text": str(req.body.get("text", ""))}, None
+
+    # -- calls ---------------------------------------------------------------------------------------
+
+    def _rq_call(self, req: Request) -> tuple[dict[str, Any], After]:
+        caller = self._one_target(req)
+        callee = self._callee(req.body)
+        call = self.hub.calls.place(caller, callee, self)
+        self.calls[call.call_id] = call
+        return {"call_id": call.call_id}, lambda: self.hub.route_call(call)
+
+    def _callee(self, body: dict[str, Any]) -> str:
+        uri = body.get("uri")
+        if uri is None and all(k.isdigit() for k in body if not k.startswith("_")) and "0" in body:
+            # the JS SDK's placeCall(target, "urn:...") spreads a string into {"0": "u", "1": "r", ...}
+            uri = "".join(str(body[str(i)]) for i in range(len([k for k in body if k.isdigit()])))
+        if uri is None and isinstance(body.get("device_name"), str):  # pre-2.0 Python SDK
+            return str(body["device_name"])
+        if uri is None and isinstance(body.get("device_id"), str):
+            device = self.hub.find_by_id(body["device_id"])
+            return device.name if device else body["device_id"]
+        if not isinstance(uri, str) or not uri:
+            raise RequestError("missing_uri")
+        urn = wire.parse_urn(uri)
+        if urn is None or urn.resource != "device" or urn.id_type == "all":
+            raise RequestError("invalid_uri")
+        if urn.id_type == "id":
+            device = self.hub.find_by_id(urn.value)
+            return device.name if device else urn.value
+        return urn.value
+
+    def _call_for(self, req: Request) -> tuple[Device, DeviceCall]:
+        device = self._one_target(req)
+        call_id = req.body.get("call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise RequestError("missing_call_id")
+        call = self.hub.calls.get(call_id)
+        if call is None:
+            raise RequestError("unknown_call")
+        return device, call
+
+    def _rq_answer(self, req: Request) -> tuple[dict[str, Any], After]:
+        device, call = self._call_for(req)
+        if device is not call.callee:
+            raise RequestError("not_the_callee")
+        if call.state.value != "ringing":
+            raise RequestError("call_not_ringing")
+        self.calls[call.call_id] = call
+        return {"call_id": call.call_id}, lambda: self.hub.calls.answer(call, device)
+
+    def _rq_hangup(self, req: Request) -> tuple[dict[str, Any], After]:
+        device, call = self._call_for(req)
+        if device is not call.caller and device is not call.callee:
+            raise RequestError("not_a_party")
+
+        def after() -> None:
+            if call.call_id in self.hub.calls.calls:
+                self.hub.calls.hangup(call, device)
+
+        return {"call_id": call.call_id}, after
+
+    def _rq_register(self, req: Request) -> tuple[dict[str, Any], After]:
+        self._one_target(req)
+        return {}, None
+
+    # CallSide: this instance handles one party's side of a call
+    def _party(self, call: DeviceCall) -> Device:
+        return call.callee if call.callee_side is self and call.callee is not None else call.caller
+
+    def _call_fields(self, call: DeviceCall) -> dict[str, Any]:
+        me = self._party(call)
+        other = call.other(me)
+        epoch = self.hub.clock.epoch
+        return {
+            "call_id": call.call_id,
+            "direction": "outbound" if me is call.caller else "inbound",
+            "device_id": other.id if other else None,
+            "device_name": other.name if other else call.callee_label,
+            "uri": wire.device_name_urn(other.name if other else call.callee_label),
+            "onnet": True,
+            "start_time_epoch": int(epoch(call.start_time)),
+        }
+
+    def call_received(self, call: DeviceCall) -> None:
+        self.calls[call.call_id] = call
+        self.emit("call_received", **self._call_fields(call))
+
+    def call_ringing(self, call: DeviceCall) -> None:
+        self.emit("call_progressing", **self._call_fields(call), connect_time_epoch=None)
+        self.emit("call_ringing", **self._call_fields(call))
+
+    def call_connected(self, call: DeviceCall) -> None:
+        assert call.connect_time is not None
+        self._party(call).set_led("green")
+        self.emit("call_connected", **self._call_fields(call),
+                  connect_time_epoch=int(self.hub.clock.epoch(call.connect_time)))
+
+    def call_ended(self, call: DeviceCall) -> None:
+        self.calls.pop(call.call_id, None)
+        self._party(call).set_led("off")
+        epoch = self.hub.clock.epoch
+        assert call.end_time is not None
+        self.emit(
+            "call_disconnected" if call.was_connected else "call_failed",
+            **self._call_fields(call),
+            reason=call.end_reason,
+            connect_time_epoch=int(epoch(call.connect_time)) if call.connect_time is not None else None,
+            end_time_epoch=int(epoch(call.end_time)),
+        )
+
+    # -- device, LEDs, vibration ---------------------------------------------------------------------
+
+    @property
+    def device_uri(self) -> str:
+        return wire.device_name_urn(self.device.name)
+
+    def _rq_get_device_info(self, req: Request) -> tuple[dict[str, Any], After]:
+        device = self._one_target(req)
+        query = req.body.get("query")
+        values: dict[str, Any] = {
+            "name": device.name, "id": device.id, "type": "relay2", "address": "", "latlong": [0.0, 0.0],
+            "battery": 100, "indoor_location": "", "username": device.name, "location_enabled": False,
+            "location": "",
+        }
+        if query not in values:
+            raise RequestError("invalid_query")
+        return {query: values[query]}, None
+
+    def _rq_set_device_info(self, req: Request) -> tuple[dict[str, Any], After]:
+        device = self._one_target(req)
+        if req.body.get("field") == "label" and isinstance(req.body.get("value"), str):
+            new = req.body["value"]
+            if not self.hub.rename(device, new):
+                raise RequestError("invalid_name")
+        return {}, None
+
+    def _rq_set_channel(self, req: Request) -> tuple[dict[str, Any], After]:
+        devices = self._targets(req)
+        name = req.body.get("channel_name")
+        if not isinstance(name, str) or not name:
+            raise RequestError("missing_channel_name")
+
+        def after() -> None:
+            for device in devices:
+                device.channel = name
+                device.note(channel=name)
+
+        return {}, after
+
+    def _rq_set_home_channel_state(self, req: Request) -> tuple[dict[str, Any], After]:
+        self._targets(req)
+        return {}, None
+
+    def _rq_set_user_profile(self, req: Request) -> tuple[dict[str, Any], After]:
+        self._one_target(req)
+        return {}, None
+
+    def _rq_set_led(self, req: Request) -> tuple[dict[str, Any], After]:
+        ix = self._interaction(req)
+        effect = req.body.get("effect")
+        if effect not in ("static", "off", "flash", "breathe", "rotate", "rainbow"):
+            raise RequestError("invalid_effect")
+        raw_args = req.body.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
+        raw_colors = args.get("colors")
+        colors: dict[str, Any] = raw_colors if isinstance(raw_colors, dict) else {}
+        colour = "off" if effect == "off" else str(colors.get("ring") or next(iter(colors.values()), "ffffff"))
+        return {}, lambda: ix.device.set_led(colour, None if effect in ("static", "off") else str(effect))
+
+    def _rq_vibrate(self, req: Request) -> tuple[dict[str, Any], After]:
+        ix = self._interaction(req)
+        pattern = req.body.get("pattern")
+        if not isinstance(pattern, list) or not all(isinstance(p, int | float) for p in pattern):
+            raise RequestError("invalid_pattern")
+        return {}, lambda: ix.device.vibrate([int(p) for p in pattern])
+
+    def _rq_inbox_count(self, req: Request) -> tuple[dict[str, Any], After]:
+        self._one_target(req)
+        return {"count": "0"}, None
+
+    def _rq_play_inbox_messages(self, req: Request) -> tuple[dict[str, Any], After]:
+        self._one_target(req)
+        return {}, None
+
+    def _rq_notification(self, req: Request) -> tuple[dict[str, Any], After]:
+        devices = self._targets(req)
+        kind = req.body.get("type")
+        if kind not in ("broadcast", "alert", "notify", "cancel"):
+            raise RequestError("invalid_notification_type")
+        text = req.body.get("text")
+
+        def after() -> None:
+            if kind != "cancel" and isinstance(text, str):
+                for device in devices:
+                    device.say(text)
+
+        return {}, after
+
+    # -- variables, timers, misc ---------------------------------------------------------------------
+
+    def _rq_set_var(self, req: Request) -> tuple[dict[str, Any], After]:
+        name, value = req.body.get("name"), req.body.get("value")
+        if not isinstance(name, str) or not name:
+            raise RequestError("missing_name")
+        self.vars[name] = _stringify(value)
+        return {"name": name, "value": self.vars[name], "type": "string"}, None
+
+    def _rq_get_var(self, req: Request) -> tuple[dict[str, Any], After]:
+        name = req.body.get("name")
+        if not isinstance(name, str):
+            raise RequestError("missing_name")
+        return ({"name": name, "value": self.vars[name]} if name in self.vars else {}), None
+
+    def _rq_unset_var(self, req: Request) -> tuple[dict[str, Any], After]:
+        self.vars.pop(str(req.body.get("name")), None)
+        return {}, None
+
+    def _rq_start_timer(self, req: Request) -> tuple[dict[str, Any], After]:
+        timeout = req.body.get("timeout", 60)
+        if not isinstance(timeout, int | float) or timeout < 0:
+            raise RequestError("invalid_timeout")
+
+        def fire() -> None:
+            self.timers.pop("\0unnamed", None)
+            self.emit("timer")
+
+        return {}, lambda: self._set_timer("\0unnamed", float(timeout), fire)
+
+    def _rq_stop_timer(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {}, lambda: self._clear_timer("\0unnamed")
+
+    def _rq_set_timer(self, req: Request) -> tuple[dict[str, Any], After]:
+        name, kind = req.body.get("name"), req.body.get("type", "timeout")
+        timeout, unit = req.body.get("timeout", 60), req.body.get("timeout_type", "secs")
+        if not isinstance(name, str) or not name:
+            raise RequestError("missing_name")
+        if kind not in ("timeout", "interval") or unit not in TIMEOUT_UNITS:
+            raise RequestError("invalid_timer")
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise RequestError("invalid_timeout")
+        seconds = float(timeout) * TIMEOUT_UNITS[str(unit)]
+
+        def fire() -> None:
+            self.timers.pop(name, None)
+            self.emit("timer_fired", name=name)
+            if kind == "interval" and not self.ended:
+                self._set_timer(name, seconds, fire)
+
+        return {}, lambda: self._set_timer(name, seconds, fire)
+
+    def _rq_clear_timer(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {}, lambda: self._clear_timer(str(req.body.get("name")))
+
+    def _set_timer(self, name: str, seconds: float, fire: Callable[[], None]) -> None:
+        self._clear_timer(name)
+        self.timers[name] = self.hub.clock.call_later(seconds, fire)
+
+    def _clear_timer(self, name: str) -> None:
+        timer = self.timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _rq_log_analytics_event(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {}, None
+
+    def _rq_debug_log(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {}, None
+
+    def _rq_create_incident(self, req: Request) -> tuple[dict[str, Any], After]:
+        return {"incident_id": "inc-" + uuid.uuid4().hex[:12]}, None
+
+    def _rq_resolve_incident(self, req: Request) -> tuple[dict[str, Any], After]:
+        incident, reason = req.body.get("incident_id"), req.body.get("reason")
+        if not isinstance(incident, str):
+            raise RequestError("missing_incident_id")
+        return {}, lambda: self.emit("incident", type="resolved", incident_id=incident, reason=reason)
+
+    def _rq_group_query(self, req: Request) -> tuple[dict[str, Any], After]:
+        query = req.body.get("query")
+        if query == "list_members":
+            return {"member_uris": []}, None
+        if query == "is_member":
+            return {"is_member": False}, None
+        raise RequestError("invalid_query")
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return wire.encode(value) if isinstance(value, dict | list) else str(value)
