@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import os
 import signal
@@ -18,9 +16,8 @@ from typing import Any
 import click
 
 from relaybox import __version__
+from relaybox.cli_client import client_options, credentials, request
 from relaybox.cli_workflow import workflow
-
-DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 @click.group()
@@ -81,50 +78,6 @@ async def _serve(box: Any) -> None:
 
 # ------------------------------------------------------------------- REST client subcommands
 
-def _client_options(f: Any) -> Any:
-    f = click.option("--url", envvar="RELAYBOX_URL", default=DEFAULT_URL, show_default=True,
-                     help="The running relaybox.")(f)
-    f = click.option("--project", envvar="RELAYBOX_PROJECT", help="Project id (default: the data dir's).")(f)
-    f = click.option("--token", envvar="RELAYBOX_TOKEN", help="Token (default: the data dir's).")(f)
-    f = click.option("--data-dir", default=".relaybox", show_default=True,
-                     type=click.Path(file_okay=False, path_type=Path),
-                     help="Where to find the development credentials when none are given.")(f)
-    return f
-
-
-def _credentials(project: str | None, token: str | None, data_dir: Path) -> tuple[str, str]:
-    if project and token:
-        return project, token
-    db = data_dir / "relaybox.sqlite3"
-    if db.exists():
-        import sqlite3
-
-        with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT project, token FROM credentials ORDER BY created_at LIMIT 1").fetchone()
-        if row:
-            return str(row[0]), str(row[1])
-    raise click.UsageError("no credentials: pass --project and --token (or RELAYBOX_PROJECT / RELAYBOX_TOKEN)")
-
-
-def _request(url: str, creds: tuple[str, str], method: str, path: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
-    req.add_header("Authorization", "Basic " + base64.b64encode(":".join(creds).encode()).decode())
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        try:
-            reason = json.loads(exc.read()).get("error", exc.reason)
-        except (ValueError, AttributeError):
-            reason = exc.reason
-        raise click.ClickException(f"{method} {path}: {exc.code} {reason}") from None
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"cannot reach relaybox at {url}: {exc.reason}") from None
-
-
 @main.group()
 def numbers() -> None:
     """Assign numbers to contexts (inbound calls and messages go to the context's consumers)."""
@@ -133,41 +86,41 @@ def numbers() -> None:
 @numbers.command("add")
 @click.argument("number")
 @click.option("--context", required=True, help="The context inbound calls to NUMBER are delivered to.")
-@_client_options
+@client_options
 def numbers_add(number: str, context: str, url: str, project: str | None, token: str | None,
                 data_dir: Path) -> None:
     """Route NUMBER to CONTEXT."""
-    out = _request(url, _credentials(project, token, data_dir), "POST", "/api/numbers",
+    out = request(url, credentials(project, token, data_dir), "POST", "/api/numbers",
                    {"number": number, "context": context})
     click.echo(f"{out['number']} -> {out['context']}")
 
 
 @numbers.command("list")
-@_client_options
+@client_options
 def numbers_list(url: str, project: str | None, token: str | None, data_dir: Path) -> None:
     """List assigned numbers."""
-    out = _request(url, _credentials(project, token, data_dir), "GET", "/api/numbers")
+    out = request(url, credentials(project, token, data_dir), "GET", "/api/numbers")
     for row in out["numbers"]:
         click.echo(f"{row['number']} -> {row['context']}")
 
 
 @numbers.command("remove")
 @click.argument("number")
-@_client_options
+@client_options
 def numbers_remove(number: str, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
     """Unassign NUMBER (it routes to the context 'default' again)."""
-    _request(url, _credentials(project, token, data_dir), "DELETE", "/api/numbers/" + urllib.parse.quote(number, ""))
+    request(url, credentials(project, token, data_dir), "DELETE", "/api/numbers/" + urllib.parse.quote(number, ""))
     click.echo(f"{number} removed")
 
 
 @main.command("calls")
 @click.option("--number", help="Only calls from or to this number.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@_client_options
+@client_options
 def calls(number: str | None, limit: int, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
     """Show the call history, newest first."""
     query = urllib.parse.urlencode({k: v for k, v in {"number": number, "limit": limit}.items() if v})
-    out = _request(url, _credentials(project, token, data_dir), "GET", "/api/calls?" + query)
+    out = request(url, credentials(project, token, data_dir), "GET", "/api/calls?" + query)
     for c in out["calls"]:
         click.echo(
             f"{c['call_id']}  {c['direction']:8} {c['from_number']} -> {c['to_number']}  "

@@ -13,28 +13,14 @@ from typing import Any
 
 import click
 
+from relaybox.cli_client import client_options, credentials, request
 from relaybox.devices.registry import BUTTON_TRIGGERS
 from relaybox.protocol.workflow import ALL_DEVICES
-
-DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-def _client_options(f: Any) -> Any:
-    f = click.option("--url", envvar="RELAYBOX_URL", default=DEFAULT_URL, show_default=True,
-                     help="The running relaybox.")(f)
-    f = click.option("--project", envvar="RELAYBOX_PROJECT", help="Project id (default: the data dir's).")(f)
-    f = click.option("--token", envvar="RELAYBOX_TOKEN", help="Token (default: the data dir's).")(f)
-    f = click.option("--data-dir", default=".relaybox", show_default=True,
-                     type=click.Path(file_okay=False, path_type=Path),
-                     help="Where to find the development credentials when none are given.")(f)
-    return f
 
 
 def _call(url: str, project: str | None, token: str | None, data_dir: Path, method: str, path: str,
           body: Any = None) -> Any:
-    from relaybox import cli  # imported late: relaybox.cli attaches this group at import time
-
-    return cli._request(url, cli._credentials(project, token, data_dir), method, path, body)
+    return request(url, credentials(project, token, data_dir), method, path, body)
 
 
 def _create_options(f: Any) -> Any:
@@ -49,7 +35,7 @@ def _create_options(f: Any) -> Any:
     f = click.option("--transient/--no-transient", default=True, show_default=True,
                      help="Allow the workflow to run in the background.")(f)
     f = click.option("--hidden", is_flag=True, help="Hide the workflow channel on the originating device.")(f)
-    return _client_options(f)
+    return client_options(f)
 
 
 def _pairs(values: tuple[str, ...], kind: str) -> dict[str, Any]:
@@ -139,7 +125,7 @@ def create_phrase(phrases: tuple[str, ...], **kw: Any) -> None:
 
 @workflow.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
-@_client_options
+@client_options
 def list_(as_json: bool, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
     """List registered workflows."""
     out = _call(url, project, token, data_dir, "GET", "/api/workflows")
@@ -156,7 +142,7 @@ def list_(as_json: bool, url: str, project: str | None, token: str | None, data_
 
 @workflow.command("delete")
 @click.argument("name")
-@_client_options
+@client_options
 def delete(name: str, url: str, project: str | None, token: str | None, data_dir: Path) -> None:
     """Delete the workflow registration NAME."""
     _call(url, project, token, data_dir, "DELETE", "/api/workflows/" + urllib.parse.quote(name, ""))
