@@ -12,17 +12,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from relaybox.api import devices_rest
+from relaybox.api import devices_rest, media_http
 from relaybox.api.http import auth_middleware
 from relaybox.api.messaging_rest import MessagingApi
 from relaybox.api.rest import RestApi
 from relaybox.clock import Clock
+from relaybox.domain.actions import MediaService
 from relaybox.domain.calling import Calling
 from relaybox.domain.messaging import Messaging
 from relaybox.domain.platform import Platform
 from relaybox.domain.routing import Router
 from relaybox.domain.tasking import Tasking
+from relaybox.engines.audio import AudioRenderer
+from relaybox.engines.faxdoc import FaxDocuments
 from relaybox.engines.handsets import Handsets
+from relaybox.engines.rtp import Tapper
 from relaybox.engines.sandbox import VirtualNetwork
 from relaybox.gateway.gateway import Gateway
 from relaybox.gateway.ws import serve_websocket
@@ -59,6 +63,17 @@ class RelayBox:
         )
         self.network.calling = self.calling
         self.platform = Platform(self.router, self.calling)
+        self.recordings_dir = Path(settings.data_dir) / "recordings"
+        renderer = AudioRenderer(self.recordings_dir)
+        self.media = MediaService(
+            self.calling,
+            renderer=renderer,
+            recordings_dir=self.recordings_dir,
+            public_url=lambda path: f"http://{self.settings.host}:{self.bound_port}{path}",
+            tapper=Tapper(self.clock, renderer),
+            fax_docs=FaxDocuments(Path(settings.data_dir) / "faxes"),
+        )
+        self.platform.handlers.update(self.media.handlers())
         self.message_store = MessageStore(self.store)
         self.handsets = Handsets(self.message_store, self.message_store.phone_modes())
         self.messaging = Messaging(
@@ -87,6 +102,7 @@ class RelayBox:
         RestApi(self).add_routes(app)
         MessagingApi(self).add_routes(app)
         devices_rest.add_routes(app, self.devices)
+        media_http.add_routes(app, Path(self.settings.data_dir))
 
         async def root(request: web.Request) -> web.StreamResponse:
             if request.headers.get("Upgrade", "").lower() == "websocket":

@@ -68,6 +68,9 @@ class Calling(LegListener):
         self._owned: dict[str, set[str]] = {}
         self._pending: dict[tuple[str, str], list[Call]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # called as a call starts ending, before its `ending` event: running media actions send their
+        # final events first, as the clients need
+        self.end_hooks: list[Callable[[Call], None]] = []
         router.on_available(self._subscriber_available)
 
     def handlers(self) -> dict[str, Handler]:
@@ -296,6 +299,14 @@ class Calling(LegListener):
             {"dial_state": "failed", "tag": tag, "node_id": self.node_id, "reason": last_reason},
         )
 
+    def place_leg(self, sub: Subscriber, device: dict[str, Any], *, tag: str, peer: dict[str, Any]) -> Call:
+        """Place one more outbound leg for SUB on behalf of another call (connect): its state events
+        carry `peer`, and it rings and ends like a dialed leg."""
+        call = self._new_leg(sub, tag, device, None)
+        call.peer = peer
+        self._place(call)
+        return call
+
     def _place(self, call: Call) -> None:
         self.history.call_created(call)
         log.info("call %s outbound %s -> %s tag=%s: created", call.call_id, call.from_, call.to, call.tag)
@@ -352,6 +363,11 @@ class Calling(LegListener):
 
     def _finish(self, call: Call, reason: str, detail: str | None) -> None:
         self._cancel_timer(call)
+        for hook in list(self.end_hooks):
+            try:
+                hook(call)
+            except Exception:  # a media action's bug must not keep the call from ending
+                log.exception("call %s: end hook failed", call.call_id)
         if detail:
             log.info("call %s ending: %s (%s)", call.call_id, reason, detail)
         self._set_state(call, CallState.ENDING, reason)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from relaybox.domain.calls import Call
@@ -42,3 +42,36 @@ class CallHistory(Protocol):
 
 class NumberDirectory(Protocol):
     def context_for(self, number: str) -> str | None: ...
+
+
+class MediaSink(Protocol):
+    """Implemented by the domain: what the far end sends into a call (keys, voice, tones).
+
+    Times are platform-clock readings, so a recogniser can tell when an utterance started and ends.
+    """
+
+    def dtmf(self, digit: str) -> None: ...
+
+    def voice(self, text: str, start: float, end: float, machine: bool) -> None: ...
+
+    def beep(self) -> None: ...
+
+    def fax_tone(self, tone: str, pages: int) -> None: ...
+
+
+@runtime_checkable
+class MediaLeg(Protocol):
+    """A leg whose engine carries media: an optional capability next to `Leg`.
+
+    The domain decides what is played and for how long; the engine renders it (or, in the
+    sandbox, notes it in the phone's transcript) and reports the far end's input to the sink.
+    """
+
+    def attach_media(self, sink: MediaSink) -> None:
+        """Report the far end's input to SINK from now on (an utterance in progress included)."""
+
+    def hear(self, entry: dict[str, Any]) -> None:
+        """The far end hears ENTRY (`{"type": "tts", "text": ...}`, `{"type": "digits", ...}`, ...)."""
+
+    def cue(self, name: str) -> None:
+        """A media moment the far end may wait for: `play`, `prompt` or `silence`."""

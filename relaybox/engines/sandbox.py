@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from relaybox.clock import Clock
 from relaybox.domain.calls import Call, CallState
 from relaybox.domain.devices import is_phone_number
-from relaybox.domain.legs import LegListener, NumberDirectory
+from relaybox.domain.legs import LegListener, MediaSink, NumberDirectory
 from relaybox.engines.script import DEFAULT_CALLEE, Role, validate_script
 
 if TYPE_CHECKING:
@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("relaybox.sandbox")
 
 MAX_KEPT_CALLS = 10_000  # finished phone calls kept for GET /api/sandbox/calls
+SPEECH_CHARS_PER_SECOND = 15.0  # how fast a virtual phone talks (`say`, a machine's greeting)
+DTMF_SECONDS = 0.1  # one key press; the same gap follows it
+PAUSES = {"w": 0.5, "W": 1.0}  # DTMF pause characters
+BEEP_SECONDS = 0.5
+
+
+def speech_seconds(text: str) -> float:
+    """How long a virtual phone takes to say TEXT."""
+    return max(0.4, len(text.strip()) / SPEECH_CHARS_PER_SECOND)
 
 
 class PhoneCall:
@@ -49,6 +58,10 @@ class PhoneCall:
         self._used: Counter[str] = Counter()
         self._wake: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self.media_sink: MediaSink | None = None
+        self._voice: tuple[str, float, float, bool] | None = None  # the last utterance: text, start, end, machine
+        self._beeped = False
+        self._fax: tuple[str, int] | None = None  # the fax tone it sends and the pages it has
 
     # -- what the platform does to the phone (Leg) --------------------------------------------
 
@@ -59,6 +72,27 @@ class PhoneCall:
 
     def hangup(self, reason: str, detail: str | None = None) -> None:
         self._over("platform", reason, detail)
+
+    # -- media (MediaLeg): the sandbox is symbolic, what is played is noted, not rendered ---------
+
+    def attach_media(self, sink: MediaSink) -> None:
+        self.media_sink = sink
+        if self._voice is not None:
+            text, start, end, machine = self._voice
+            if machine or end > self.net.clock.now():  # a machine keeps being one; speech in progress
+                sink.voice(text, start, end, machine)
+                if self._beeped:
+                    sink.beep()
+        if self._fax is not None:
+            sink.fax_tone(*self._fax)
+
+    def hear(self, entry: dict[str, Any]) -> None:
+        if not self.over:
+            self.note(heard=entry)
+
+    def cue(self, name: str) -> None:
+        if not self.over:
+            self.signal(name)
 
     # -- what the phone does ------------------------------------------------------------------
 
@@ -122,7 +156,41 @@ class PhoneCall:
                 self._ended_by_phone("hangup")
             else:
                 self._ended_by_phone("cancel" if self.role == "caller" else "decline")
-        # press / say / machine / fax are kept in the transcript; the media engine acts on them.
+        elif kind == "press":
+            await self._press(value)
+        elif kind == "say":
+            await self._say(value, machine=False)
+        elif kind == "machine":
+            await self._say(value["greeting"], machine=True)
+            if value["beep"] and not self.over:
+                self._beeped = True
+                if self.media_sink is not None:
+                    self.media_sink.beep()
+                await self.net.clock.sleep(BEEP_SECONDS)
+        elif kind == "fax":
+            self._fax = ("CED" if self.role == "callee" else "CNG", value["pages"])
+            if self.media_sink is not None:
+                self.media_sink.fax_tone(*self._fax)
+
+    async def _press(self, digits: str) -> None:
+        for char in digits:
+            if self.over:
+                return
+            if char in PAUSES:
+                await self.net.clock.sleep(PAUSES[char])
+                continue
+            if self.media_sink is not None:
+                self.media_sink.dtmf(char.upper())
+            await self.net.clock.sleep(2 * DTMF_SECONDS)
+
+    async def _say(self, text: str, machine: bool) -> None:
+        start = self.net.clock.now()
+        end = start + speech_seconds(text)
+        self._voice = (text, start, end, machine)
+        self._beeped = False
+        if self.media_sink is not None:
+            self.media_sink.voice(text, start, end, machine)
+        await self.net.clock.sleep(end - start)
 
     def _ringing(self) -> None:
         if self.call is not None and self.listener is not None and self.call.state is CallState.CREATED:

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Media benchmark for relaybox: server CPU per call-second while N sandbox calls each play TTS and record.
+
+Run by hand from the repository root (needs espeak-ng and lameenc: scripts/setup-media.sh):
+
+    python3 bench/media.py                 # 500 calls held 20 s each
+    python3 bench/media.py --calls 50 --hold 5
+
+It starts `python3 -m relaybox serve` at speed 1 (platform seconds = wall seconds), scripts the sandbox
+phone to answer and talk, dials N calls from one v4 session, and on each answered call starts a TTS
+play and an MP3 recording of both directions. After --hold seconds every recording is stopped (each is
+rendered: espeak-ng speech, mixing, MP3 encoding) and every call hung up. It prints the server's CPU
+seconds (utime+stime from /proc) over the whole run divided by the call-seconds served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+PROJECT = TOKEN = "bench"
+PHONE, FROM = "+15553330000", "+15550000001"
+SCRIPT = [{"ring": 0.5}, {"answer": True}, {"wait": 1},
+          {"say": "Hello, I am calling about my order number one two three four five."},
+          {"wait": 2}, {"say": "Yes, that is right, thank you very much."}]
+TTS = "Thank you for calling relaybox. Your call may be recorded for quality purposes. Please hold."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Session:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+        self.replies: dict[int, asyncio.Future[Any]] = {}
+        self.dials: dict[str, asyncio.Future[str]] = {}
+        self.finals: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.ended: dict[str, asyncio.Future[None]] = {}
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            frame = orjson.loads(msg.data)
+            if "id" in frame and "method" not in frame:
+                fut = self.replies.pop(frame["id"], None)
+                if fut and not fut.done():
+                    fut.set_result(frame)
+                continue
+            if frame.get("method") == "signalwire.event":
+                if "id" in frame:
+                    await self.ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": frame["id"], "result": {}}).decode())
+                ev = frame["params"]
+                p = ev["params"]
+                if ev["event_type"] == "calling.call.dial" and p.get("dial_state") == "answered":
+                    self.dials[p["tag"]].set_result(p["call"]["call_id"])
+                elif ev["event_type"] == "calling.call.record" and p.get("state") in ("finished", "no_input"):
+                    fut2 = self.finals.get(p["control_id"])
+                    if fut2 and not fut2.done():
+                        fut2.set_result(p)
+                elif ev["event_type"] == "calling.call.state" and p.get("call_state") == "ended":
+                    fut3 = self.ended.get(p["call_id"])
+                    if fut3 and not fut3.done():
+                        fut3.set_result(None)
+
+    async def request(self, method: str, params: dict[str, Any]) -> Any:
+        rid = next(self.ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.replies[rid] = fut
+        await self.ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}).decode())
+        return await asyncio.wait_for(fut, 60)
+
+
+async def one_call(s: Session, hold: float, stats: dict[str, Any]) -> None:
+    tag = str(uuid.uuid4())
+    s.dials[tag] = asyncio.get_running_loop().create_future()
+    await s.request("calling.dial", {"tag": tag, "devices": [[{"type": "phone", "params": {
+        "to_number": PHONE, "from_number": FROM, "timeout": 30}}]]})
+    call_id = await asyncio.wait_for(s.dials[tag], 60)
+    start = time.monotonic()
+    s.ended[call_id] = asyncio.get_running_loop().create_future()
+    await s.request("calling.play", {"call_id": call_id, "node_id": "", "control_id": str(uuid.uuid4()),
+                                     "play": [{"type": "tts", "params": {"text": TTS}}]})
+    rec = str(uuid.uuid4())
+    s.finals[rec] = asyncio.get_running_loop().create_future()
+    reply = await s.request("calling.record", {"call_id": call_id, "node_id": "", "control_id": rec, "record": {
+        "audio": {"format": "mp3", "direction": "both", "initial_timeout": 0, "end_silence_timeout": 0}}})
+    assert reply["result"]["code"] == "200", reply
+    await asyncio.sleep(hold)
+    await s.request("calling.record.stop", {"call_id": call_id, "node_id": "", "control_id": rec})
+    final = await asyncio.wait_for(s.finals[rec], 60)
+    await s.request("calling.end", {"call_id": call_id, "node_id": "", "reason": "hangup"})
+    await asyncio.wait_for(s.ended[call_id], 60)
+    stats["call_seconds"] += time.monotonic() - start
+    stats["recorded_seconds"] += float(final.get("duration") or 0)
+    stats["bytes"] += int(final.get("size") or 0)
+    stats["ok"] += final.get("state") == "finished"
+
+
+async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{PROJECT}:{TOKEN}".encode()).decode()}
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            try:
+                async with http.get(url + "/api/health") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        async with http.put(f"{url}/api/sandbox/phones/%2B15553330000", json={"script": SCRIPT}, headers=auth) as r:
+            assert r.status in (200, 201, 204), await r.text()
+        ws = await http.ws_connect(url, max_msg_size=0)
+        s = Session(ws)
+        await s.request("signalwire.connect", {
+            "version": {"major": 2, "minor": 0, "revision": 0}, "agent": "bench", "event_acks": True,
+            "authentication": {"project": PROJECT, "token": TOKEN}, "contexts": ["bench"]})
+        stats: dict[str, Any] = {"call_seconds": 0.0, "recorded_seconds": 0.0, "bytes": 0, "ok": 0}
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        await asyncio.gather(*(one_call(s, args.hold, stats) for _ in range(args.calls)))
+        stats["cpu"] = cpu_seconds(pid) - cpu0
+        stats["wall"] = time.monotonic() - t0
+        await ws.close()
+        s.reader.cancel()
+    return stats
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--calls", type=int, default=500)
+    ap.add_argument("--hold", type=float, default=20.0, help="seconds each call plays and records")
+    args = ap.parse_args()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = open(Path(tmp) / "relaybox.log", "wb")  # noqa: SIM115
+        server = subprocess.Popen(
+            [sys.executable, "-m", "relaybox", "serve", "--port", str(port), "--data-dir", tmp, "--project", PROJECT,
+             "--token", TOKEN, "--speed", "1", "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            stats = asyncio.run(run(args, port, server.pid))
+        finally:
+            server.terminate()
+            server.wait(20)
+    per = stats["cpu"] / max(stats["call_seconds"], 1e-9)
+    print(f"media: {args.calls} calls x {args.hold:g} s, each playing TTS and recording MP3 (both directions)")
+    print(f"  recordings finished: {stats['ok']}/{args.calls}, {stats['recorded_seconds']:.0f} s of audio, "
+          f"{stats['bytes'] / 1e6:.1f} MB")
+    print(f"  server CPU {stats['cpu']:.1f} s over {stats['wall']:.1f} s wall, "
+          f"{stats['call_seconds']:.0f} call-seconds")
+    print(f"  => {per * 1000:.2f} ms CPU per call-second ({per * 100:.2f}% of a core per active call)")
+    return 0 if stats["ok"] == args.calls else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

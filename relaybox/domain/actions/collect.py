@@ -1,0 +1,229 @@
+"""Prompt and collect: `calling.play_and_collect` (a prompt played while input is collected) and v4's
+standalone `calling.collect`. Exactly one `calling.call.collect` event: `digit`, `speech`,
+`no_input`, `no_match` or `error`.
+
+Input timers (initial_timeout) start when the prompt has been played (or at once without one, or
+on `calling.collect.start_input_timers`); the first input stops the prompt (barge-in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
+from relaybox.domain.actions.media import normalize_media, volume
+from relaybox.domain.actions.play import Player
+from relaybox.domain.errors import bad_request
+from relaybox.domain.params import opt_dict
+from relaybox.domain.routing import Subscriber
+
+DTMF = frozenset("0123456789*#ABCD")
+DEFAULT_INITIAL_TIMEOUT = 4.0
+DEFAULT_DIGIT_TIMEOUT = 5.0
+DEFAULT_END_SILENCE = 1.0
+DEFAULT_SPEECH_TIMEOUT = 60.0
+MAX_DIGITS = 128
+
+
+def _seconds(spec: dict[str, Any], key: str, default: float, where: str) -> float:
+    value = spec.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise bad_request(f"'{where}.{key}' must be a number of seconds") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+        raise bad_request(f"'{where}.{key}' must be a number of seconds between 0 and 3600")
+    return float(value)
+
+
+def confidence(text: str, hints: list[str]) -> float:
+    """The recogniser's confidence in the sandbox: certain for an expected phrase, good otherwise."""
+    said = text.strip().lower().rstrip(".!?")
+    if any(said == h.strip().lower() for h in hints):
+        return 97.5
+    return 83.2
+
+
+class CollectAction(Action):
+    event_type = "calling.call.collect"
+
+    def __init__(self, media: CallMedia, control_id: str, params: dict[str, Any], *, with_prompt: bool) -> None:
+        super().__init__(media, control_id)
+        collect = opt_dict(params, "collect") if with_prompt else params
+        if collect is None:
+            raise bad_request("'collect' is required: {digits: {...}} and/or {speech: {...}}")
+        digits, speech = collect.get("digits"), collect.get("speech")
+        if digits is None and speech is None:
+            raise bad_request("'collect' needs 'digits' and/or 'speech'")
+        if digits is not None and not isinstance(digits, dict):
+            raise bad_request("'collect.digits' must be an object")
+        if speech is not None and not isinstance(speech, dict):
+            raise bad_request("'collect.speech' must be an object")
+        self.digits_spec = digits
+        self.speech_spec = speech
+        self.initial_timeout = _seconds(collect, "initial_timeout", DEFAULT_INITIAL_TIMEOUT, "collect")
+        if digits is not None:
+            dmax = digits.get("max", 1)
+            if isinstance(dmax, str) and dmax.isdigit():
+                dmax = int(dmax)
+            if isinstance(dmax, bool) or not isinstance(dmax, int | float) or not 1 <= dmax <= MAX_DIGITS:
+                raise bad_request(f"'collect.digits.max' must be a whole number from 1 to {MAX_DIGITS}")
+            self.max_digits = int(dmax)
+            terminators = digits.get("terminators", "")
+            if not isinstance(terminators, str) or not set(terminators) <= DTMF:
+                raise bad_request("'collect.digits.terminators' must be DTMF keys (0-9 * # A-D)")
+            self.terminators = terminators
+            self.digit_timeout = _seconds(digits, "digit_timeout", DEFAULT_DIGIT_TIMEOUT, "collect.digits")
+        if speech is not None:
+            self.end_silence = _seconds(speech, "end_silence_timeout", DEFAULT_END_SILENCE, "collect.speech")
+            self.speech_timeout = _seconds(speech, "speech_timeout", DEFAULT_SPEECH_TIMEOUT, "collect.speech")
+            hints = speech.get("hints", [])
+            if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+                raise bad_request("'collect.speech.hints' must be a list of phrases")
+            self.hints = hints
+            language = speech.get("language", "en-US")
+            if not isinstance(language, str):
+                raise bad_request("'collect.speech.language' must be a string such as en-US")
+        self.player: Player | None = None
+        if with_prompt:
+            items = normalize_media(params.get("play"))
+            self.player = Player(media, items, gain=volume(params.get("volume")), on_done=self._prompt_played)
+        self.timers_started = False
+        self.defer_timers = collect.get("start_input_timers") is False
+        self.collected = ""
+        self._initial: Any = None
+        self._digit_timer: Any = None
+        self._heard_input = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.media.cue("prompt")
+        if self.player is not None:
+            self.player.start()
+        elif not self.defer_timers:
+            self.start_timers()
+
+    def _prompt_played(self) -> None:
+        if not self.defer_timers:
+            self.start_timers()
+
+    def start_timers(self) -> None:
+        if self.timers_started or self.done:
+            return
+        self.timers_started = True
+        if not self._heard_input and self.initial_timeout > 0:
+            self._initial = self.later(self.initial_timeout, lambda: self._result({"type": "no_input"}))
+
+    def _barge_in(self) -> None:
+        self._heard_input = True
+        if self._initial is not None:
+            self._initial.cancel()
+            self._initial = None
+        if self.player is not None and not self.player.done:
+            self.player.stop()
+
+    def _result(self, result: dict[str, Any]) -> None:
+        if self.done:
+            return
+        if self.player is not None:
+            self.player.stop()
+        kind = result["type"]
+        state = "finished" if kind in ("digit", "speech") else kind
+        self.emit(result=result, state=state, final=True)
+        self.close()
+
+    def stop(self) -> None:
+        self._result({"type": "no_input"})
+
+    def call_ending(self) -> None:
+        self._result({"type": "error"})
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def on_dtmf(self, digit: str) -> None:
+        self._barge_in()
+        if self.digits_spec is None:
+            self._result({"type": "no_match"})
+            return
+        if self._digit_timer is not None:
+            self._digit_timer.cancel()
+        if digit in self.terminators:
+            self._result({"type": "digit", "params": {"digits": self.collected, "terminator": digit}})
+            return
+        self.collected += digit
+        if len(self.collected) >= self.max_digits:
+            self._result({"type": "digit", "params": {"digits": self.collected, "terminator": ""}})
+            return
+        self._digit_timer = self.later(
+            self.digit_timeout,
+            lambda: self._result({"type": "digit", "params": {"digits": self.collected, "terminator": ""}}),
+        )
+
+    def on_voice(self, text: str, start: float, end: float, machine: bool) -> None:
+        now = self.clock.now()
+        self._barge_in()
+        if self.speech_spec is None:
+            self.later(end - now, lambda: self._result({"type": "no_match"}))
+            return
+        if self._digit_timer is not None or self.collected:
+            return  # already collecting keys
+        done_at = min(end - now + self.end_silence, self.speech_timeout)
+        result = {"type": "speech", "params": {"text": text, "confidence": confidence(text, self.hints)}}
+        self.later(done_at, lambda: self._result(result))
+
+
+def handlers(service: MediaService) -> dict[str, Any]:
+    def play_and_collect(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        return service.start(
+            sub, params, lambda media, cid: CollectAction(media, cid, params, with_prompt=True),
+            "Playing and collecting",
+        )
+
+    def collect(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        return service.start(
+            sub, params, lambda media, cid: CollectAction(media, cid, params, with_prompt=False), "Collecting"
+        )
+
+    def stop(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, CollectAction)
+        soon(action, action.stop)
+        return ok("Stopping", control_id=action.control_id)
+
+    def set_volume(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, CollectAction)
+        gain = volume(params.get("volume"))
+        if action.player is not None:
+            action.player.gain = gain
+        return ok("Volume changed", control_id=action.control_id)
+
+    def pause(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, CollectAction)
+        if action.player is not None:
+            action.player.pause()
+        return ok("Paused", control_id=action.control_id)
+
+    def resume(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, CollectAction)
+        if action.player is not None:
+            action.player.resume()
+        return ok("Resumed", control_id=action.control_id)
+
+    def start_input_timers(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, CollectAction)
+        soon(action, action.start_timers)
+        return ok("Input timers started", control_id=action.control_id)
+
+    return {
+        "calling.play_and_collect": play_and_collect,
+        "calling.play_and_collect.stop": stop,
+        "calling.play_and_collect.volume": set_volume,
+        "calling.play_and_collect.pause": pause,
+        "calling.play_and_collect.resume": resume,
+        "calling.collect": collect,
+        "calling.collect.stop": stop,
+        "calling.collect.start_input_timers": start_input_timers,
+    }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the media pieces relaybox's recordings need (idempotent, fast when already there):
+#
+#   espeak-ng   offline TTS (Debian package): renders what sandbox phones say and the platform's TTS
+#   lameenc     MP3 encoder (PyPI wheel) in the Python that runs relaybox (.venv if present, else $PYTHON)
+#
+# Environment:
+#   PYTHON     interpreter to install lameenc into when there is no .venv (default: python3)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf '[setup-media] %s\n' "$*"; }
+die() { printf '[setup-media] ERROR: %s\n' "$*" >&2; exit 1; }
+
+if command -v espeak-ng >/dev/null 2>&1; then
+  say "espeak-ng: $(command -v espeak-ng) (already installed)"
+else
+  command -v apt-get >/dev/null 2>&1 || die "espeak-ng is missing and apt-get is not available: install espeak-ng yourself"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "espeak-ng is missing: run as root or install it (apt-get install espeak-ng)"
+    SUDO="sudo"
+  fi
+  say "installing espeak-ng (apt-get)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends espeak-ng >/dev/null
+  command -v espeak-ng >/dev/null 2>&1 || die "apt-get did not install espeak-ng"
+fi
+
+if [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"; else PY="${PYTHON:-python3}"; fi
+if "$PY" -c 'import lameenc' 2>/dev/null; then
+  say "lameenc: already importable by $PY"
+else
+  say "installing lameenc into $PY"
+  "$PY" -m pip install --quiet 'lameenc>=1.5'
+fi
+say "ok"

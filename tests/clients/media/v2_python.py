@@ -1,0 +1,212 @@
+"""Media actions on the official RELAY v2 Python client (signalwire==2.1.1), unmodified.
+
+Dials $TO from $FROM, runs the scenario named by $SCENARIO on the answered call, prints one line per
+result (see tests/integration/test_media_v2.py for what is expected) and hangs up.
+Run with .venvs/sw2/bin/python and the shims/py2 environment (tests/clients/README.md).
+"""
+
+import asyncio
+import os
+import sys
+
+from signalwire.relay.client import Client
+
+FROM = os.environ.get("FROM", "+15551110000")
+TO = os.environ.get("TO", "+15553330000")
+PEER = os.environ.get("PEER", "+15554440000")
+AUDIO = os.environ.get("AUDIO_URL", "https://example.invalid/a.mp3")
+SCENARIO = os.environ.get("SCENARIO", "play")
+SCRIPT_TIMEOUT = float(os.environ.get("SCRIPT_TIMEOUT", "60"))
+
+
+def out(*args):
+    print(*args, flush=True)
+
+
+async def scenario_play(call):
+    a = await call.play_async([{"type": "audio", "url": AUDIO}, {"type": "silence", "duration": 1}], volume=2)
+    pause, resume, vol = await a.pause(), await a.resume(), await a.volume(-3)
+    out("PLAY_ASYNC", a.control_id, pause.successful, resume.successful, vol.successful)
+    out("PLAY_STOP", (await a.stop()).successful)
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("PLAY_ASYNC_DONE", a.completed, a.state)
+    p = await call.play_tts(text="hello", gender="female")
+    out("PLAY_TTS", p.successful, p.event.name)
+    out("PLAY_SILENCE", (await call.play_silence(1)).successful)
+    out("PLAY_RINGTONE", (await call.play_ringtone(name="uk", duration=2)).successful)
+    out("PLAY_AUDIO", (await call.play_audio(AUDIO)).successful)
+    out("PLAY_BAD", (await call.play_ringtone(name="xx")).successful)
+    t = await call.play_tts_async(text="a longer sentence to stop early")
+    await asyncio.sleep(0.05)
+    await t.stop()
+    for _ in range(50):
+        if t.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("PLAY_TTS_ASYNC", t.completed, t.result.successful)
+
+
+async def scenario_prompt(call):
+    pr = await call.prompt_tts(prompt_type="digits", text="enter pin", digits_max=4, digits_terminators="#",
+                               digits_timeout=5)
+    out("PROMPT", pr.successful, pr.prompt_type, pr.result, pr.terminator)
+    pr2 = await call.prompt_audio(prompt_type="speech", url=AUDIO, speech_language="en-US", end_silence_timeout=1)
+    out("PROMPT2", pr2.successful, pr2.prompt_type, pr2.result, pr2.confidence)
+    a = await call.prompt_ringtone_async(prompt_type="both", name="us", duration=10, digits_max=2)
+    for _ in range(100):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("PROMPT_ASYNC", a.completed, a.result.successful, a.result.prompt_type, a.result.result)
+    pr3 = await call.prompt_tts(prompt_type="digits", text="anything?", digits_max=1, initial_timeout=1)
+    out("PROMPT_NO_INPUT", pr3.successful, pr3.event.name if pr3.event else None)
+
+
+async def scenario_detect(call):
+    d = await call.detect_digit(digits="123")
+    out("DIGITDETECT", d.successful, d.result)
+    a = await call.detect_digit_async(digits="123")
+    await call.play_tts(text="go")
+    await asyncio.sleep(0.3)
+    await a.stop()
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("DIGITDETECT_ASYNC", a.completed, a.result.result)
+
+
+async def scenario_amd(call):
+    d = await call.detect_answering_machine(wait_for_beep=os.environ.get("BEEP") == "1", initial_timeout=4)
+    out("AMD", d.successful, d.result, d.detect_type)
+    a = await call.amd_async() if hasattr(call, "amd_async") else await call.detect_answering_machine_async()
+    for _ in range(100):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("AMD_ASYNC", a.completed, a.result.result)
+
+
+async def scenario_fax_detect(call):
+    d = await call.detect_fax(tone="CED")
+    out("FAXDETECT", d.successful, d.result)
+
+
+async def scenario_digits(call):
+    out("SEND_DIGITS", (await call.send_digits("1w2")).successful)
+    a = await call.send_digits_async("3#")
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("SEND_DIGITS_ASYNC", a.completed, a.result.successful)
+    out("SEND_DIGITS_BAD", (await call.send_digits("12x")).successful)
+
+
+async def scenario_connect(call):
+    c = await call.connect([{"to_number": "+15559990000", "timeout": 1}, [{"to_number": PEER}]],
+                           ringback_list=[{"type": "ringtone", "name": "us"}])
+    out("CONNECT", c.successful, c.call.id if c.call else None, c.call.state if c.call else None)
+    out("DISCONNECT", (await call.disconnect()).successful)
+    a = await call.connect_async([{"to_number": PEER}])
+    for _ in range(100):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("CONNECT_ASYNC", a.completed, a.result.successful, a.result.call.id if a.result.call else None)
+
+
+async def scenario_record(call):
+    rec = await call.record(beep=True, record_format=os.environ.get("FORMAT", "mp3"), direction="both",
+                            terminators="#", end_silence_timeout=1)
+    out("RECORD", rec.successful, rec.url, rec.duration, rec.size)
+    a = await call.record_async(direction="speak", record_format="wav")
+    out("RECORD_ASYNC_URL", a.url)
+    await call.play_tts(text="thank you, goodbye")
+    await asyncio.sleep(0.3)
+    await a.stop()
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("RECORD_ASYNC", a.completed, a.result.successful, a.result.url, a.result.duration, a.result.size)
+
+
+async def scenario_tap(call):
+    a = await call.tap_async(audio_direction="listen", target_type="rtp", target_addr="127.0.0.1",
+                             target_port=int(os.environ["TAP_PORT"]), codec="PCMU")
+    out("TAP_SOURCE", a.source_device["type"], a.source_device["params"]["port"])
+    await call.play_tts(text="this audio goes to the tap")
+    await a.stop()
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    r = a.result
+    out("TAP", a.completed, r.successful, r.destination_device["params"]["port"])
+
+
+async def scenario_fax(call):
+    f = await call.fax_send(url=os.environ["DOC_URL"], identity="+15551110000", header="hi")
+    out("FAX_SEND", f.successful, f.pages, f.document, f.direction)
+    r = await call.fax_receive()
+    out("FAX_RECEIVE", r.successful, r.pages, r.document, r.direction, r.remote_identity)
+    a = await call.fax_receive_async()
+    await asyncio.sleep(0.2)
+    await a.stop()
+    for _ in range(50):
+        if a.completed:
+            break
+        await asyncio.sleep(0.05)
+    out("FAX_ASYNC_STOPPED", a.completed, a.result.successful)
+
+
+SCENARIOS = {name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")}
+
+kwargs = {}
+if os.environ.get("RELAY_HOST"):
+    kwargs["host"] = os.environ["RELAY_HOST"]
+client = Client(
+    project=os.environ.get("SW_PROJECT", "test-project"), token=os.environ.get("SW_TOKEN", "test-token"), **kwargs
+)
+started = False
+status = 0
+
+
+def _timeout():
+    out("SCRIPT TIMEOUT")
+    os._exit(3)
+
+
+async def ready(client):
+    global started, status
+    if started:
+        out("ERROR reconnected")
+        return
+    started = True
+    out("READY")
+    try:
+        result = await client.calling.dial(from_number=FROM, to_number=TO)
+        out("DIAL", result.successful, result.call.id)
+        if result.successful:
+            await SCENARIOS[SCENARIO](result.call)
+            if result.call.state not in ("ending", "ended"):
+                h = await result.call.hangup()
+                out("HANGUP", h.successful, h.reason)
+    except Exception as exc:
+        out("ERROR", repr(exc))
+        status = 1
+    await client.disconnect()
+
+
+client.on("ready", ready)
+client.loop.call_later(SCRIPT_TIMEOUT, _timeout)
+try:
+    client.connect()
+except RuntimeError as exc:
+    if "Event loop stopped" not in str(exc):
+        raise
+sys.exit(status)

@@ -1,0 +1,127 @@
+"""Media actions on the official RELAY v4 Python client (signalwire-sdk RelayClient), unmodified.
+
+Dials $TO, runs $SCENARIO on the answered call, prints one line per result, hangs up (see
+tests/integration/test_media_v4.py). Run with .venvs/sw4/bin/python and the shims/py4 environment.
+"""
+
+import asyncio
+import os
+import sys
+
+from signalwire.relay import RelayClient
+from signalwire.relay.client import RelayError
+
+FROM = os.environ.get("FROM", "+15551110000")
+TO = os.environ.get("TO", "+15553330000")
+PEER = os.environ.get("PEER", "+15554440000")
+SCENARIO = os.environ.get("SCENARIO", "play")
+SCRIPT_TIMEOUT = float(os.environ.get("SCRIPT_TIMEOUT", "60"))
+
+
+def out(*args):
+    print(*args, flush=True)
+
+
+async def scenario_play(call):
+    a = await call.play([{"type": "silence", "params": {"duration": 30}}], volume=2)
+    await a.pause()
+    await a.resume()
+    await a.volume(-3)
+    await a.stop()
+    ev = await a.wait(timeout=10)
+    out("PLAY_STOPPED", ev.params.get("state"))
+    t = await call.play_tts("hello from v4")
+    ev = await t.wait(timeout=10)
+    out("PLAY_TTS", ev.params.get("state"))
+    r = await call.play_ringtone("fr", duration=1)
+    out("PLAY_RINGTONE", (await r.wait(timeout=10)).params.get("state"))
+    try:
+        await call.play([{"type": "ringtone", "params": {"name": "xx"}}])
+        out("PLAY_BAD", "accepted")
+    except RelayError as exc:
+        out("PLAY_BAD", exc.code)
+
+
+async def scenario_prompt(call):
+    c = await call.prompt_tts("enter pin", {"digits": {"max": 4, "terminators": "#"}, "initial_timeout": 5})
+    ev = await c.wait(timeout=15)
+    result = ev.params.get("result", {})
+    params = result.get("params", {})
+    out("PROMPT", result.get("type"), params.get("digits"), params.get("terminator"))
+    s = await call.collect(speech={"end_silence_timeout": 1}, initial_timeout=5)
+    ev = await s.wait(timeout=15)
+    result = ev.params.get("result", {})
+    out("COLLECT", result.get("type"), result.get("params", {}).get("text"))
+
+
+async def scenario_amd(call):
+    d = await call.detect_answering_machine(initial_timeout=4)
+    ev = await d.wait(timeout=15)
+    out("AMD", ev.params.get("detect", {}).get("params", {}).get("event"))
+
+
+async def scenario_digits(call):
+    r = await call.send_digits("1w2#")
+    out("SEND_DIGITS", r.get("code"))
+    try:
+        await call.send_digits("12x")
+        out("SEND_DIGITS_BAD", "accepted")
+    except RelayError as exc:
+        out("SEND_DIGITS_BAD", exc.code)
+    await asyncio.sleep(0.5)
+
+
+async def scenario_connect(call):
+    r = await call.connect([[{"type": "phone", "params": {"to_number": PEER, "from_number": FROM}}]],
+                           ringback=[{"type": "ringtone", "params": {"name": "us"}}])
+    out("CONNECT_REPLY", r.get("code"))
+    ev = await call.wait_for("calling.call.connect", predicate=lambda e: e.params.get("connect_state") == "connected",
+                             timeout=10)
+    out("CONNECTED", ev.params.get("peer", {}).get("call_id"))
+    await call.hold()
+    await call.unhold()
+    out("HOLD", "ok")
+    r = await call.disconnect()
+    out("DISCONNECT_REPLY", r.get("code"))
+    await asyncio.sleep(0.3)
+
+
+async def scenario_record(call):
+    r = await call.record({"format": "wav", "direction": "speak", "terminators": "#"})
+    ev = await r.wait(timeout=20)
+    rec = ev.params.get("record", {})
+    out("RECORD", ev.params.get("state"), rec.get("url"), rec.get("duration"), rec.get("size"))
+
+
+SCENARIOS = {name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")}
+
+
+async def main():
+    def timeout():
+        out("SCRIPT TIMEOUT")
+        os._exit(3)
+
+    asyncio.get_running_loop().call_later(SCRIPT_TIMEOUT, timeout)
+    status = 0
+    async with RelayClient(
+        project=os.environ.get("SW_PROJECT") or None,
+        token=os.environ.get("SW_TOKEN") or None,
+        host=os.environ.get("SIGNALWIRE_SPACE", "127.0.0.1:8080"),
+    ) as client:
+        out("READY")
+        try:
+            call = await client.dial([[{"type": "phone", "params": {"to_number": TO, "from_number": FROM}}]],
+                                     dial_timeout=30)
+            out("DIAL True", call.call_id)
+            await SCENARIOS[SCENARIO](call)
+            await call.hangup()
+            ended = await call.wait_for_ended(timeout=10)
+            out("HANGUP", ended.params.get("end_reason"))
+        except Exception as exc:
+            out("ERROR", repr(exc))
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
