@@ -1,0 +1,5 @@
+"""`Relay.Messaging.Message` (also importable from relaybox.relay.messaging)."""
+
+from . import Message
+
+__all__ = ["Message"]

@@ -1,0 +1,5 @@
+"""`Relay.Messaging.SendResult` (also importable from relaybox.relay.messaging)."""
+
+from . import SendResult
+
+__all__ = ["SendResult"]

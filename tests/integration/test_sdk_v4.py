@@ -1,0 +1,241 @@
+"""relaybox.relay.RelayClient (the v4 API of seed 004) against relaybox: the quick-start as written (host
+changed), side by side with the official signalwire-sdk RelayClient, and the Call surface in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CLIENTS_DIR, ROOT, VENVS, Background, Relaybox
+
+from relaybox.relay import RelayClient
+from relaybox.relay.v4 import NOT_ON_PLATFORM, Call, Message, RelayError
+
+CALLER = "+15551110000"
+DEFAULT_NUMBER = "+15552220009"  # routed to context "default"
+ANSWERS = "+15553330000"
+BUSY = "+15554440000"
+
+QUICK_START = """
+from signalwire.relay import RelayClient
+
+client = RelayClient(
+    project="your-project-id",
+    token="your-api-token",
+    host="{host}",
+    contexts=["default"],
+)
+
+@client.on_call
+async def handle_call(call):
+    await call.answer()
+
+    # Register an event listener
+    call.on("calling.call.play", lambda event: print(f"Play state: {{event.params.get('state')}}"))
+
+    # Play a greeting
+    action = await call.play([{{"type": "tts", "text": "Hello from RELAY!"}}])
+    await action.wait()
+
+    # Wait for the call to end
+    await call.wait_for_ended()
+    print(f"Call ended: {{call.call_id}}")
+
+client.run()
+"""
+
+
+@pytest.fixture
+def docbox(tmp_path: Path) -> Any:
+    server = Relaybox(tmp_path / "data", tmp_path / "relaybox.log", project="your-project-id", token="your-api-token")
+    server.start()
+    try:
+        server.add_number(DEFAULT_NUMBER, "default")
+        yield server
+    finally:
+        server.stop()
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RELAYBOX_HOST", "SIGNALWIRE_SPACE")}
+
+
+def test_quick_start_as_written(docbox: Relaybox, tmp_path: Path) -> None:
+    """Seed 004's example with only the import line and the host changed, on both SDKs."""
+    runs: dict[str, list[str]] = {}
+    flavors = [("relaybox", docbox.ws_url)]
+    if (VENVS / "sw4" / "bin" / "python").exists():
+        flavors.append(("official", docbox.hostport))  # the official SDK takes a bare host (wss://, shimmed to ws://)
+    for flavor, host in flavors:
+        code = QUICK_START.format(host=host)
+        env = _env()
+        env["PYTHONUNBUFFERED"] = "1"
+        if flavor == "relaybox":
+            code = code.replace("from signalwire.relay import", "from relaybox.relay import")
+            argv = [sys.executable, "-u"]
+            env["PYTHONPATH"] = str(ROOT)
+        else:
+            argv = [str(VENVS / "sw4" / "bin" / "python"), "-u"]
+            env.update(PYTHONPATH=str(CLIENTS_DIR / "shims" / "py4"), RELAY_WS_SCHEME="ws")
+        path = tmp_path / f"quick-start-{flavor}.py"
+        path.write_text(code)
+        bg = Background(f"quick-start-{flavor}", [*argv, str(path)], env, tmp_path)
+        try:
+            docbox.wait_until(
+                lambda: docbox.api("GET", "/api/health")[1].get("sessions", 0) >= 1,
+                timeout=15,
+                message="the client's session",
+            )
+            placed = docbox.place_call(
+                CALLER, DEFAULT_NUMBER, script=[{"wait_for": "answer"}, {"wait": 3}, {"hangup": True}]
+            )
+            bg.wait_for(rf"^Call ended: {placed['call_id']}$", timeout=30)
+        finally:
+            bg.stop()
+        runs[flavor] = [line.replace(placed["call_id"], "<id>") for line in bg.lines]
+        docbox.wait_until(
+            lambda: docbox.api("GET", "/api/health")[1].get("connections", 1) == 0,
+            timeout=10,
+            message="the socket closed",
+        )
+    assert runs["relaybox"] == ["Play state: playing", "Play state: finished", "Call ended: <id>"], runs
+    if "official" in runs:
+        assert runs["relaybox"] == runs["official"], runs
+
+
+# -- in-process ---------------------------------------------------------------------------------------------
+
+
+async def _client(box: Relaybox, **kw: Any) -> RelayClient:
+    client = RelayClient(project=box.project, token=box.token, host=box.ws_url, **kw)
+    await client.connect()
+    return client
+
+
+async def test_dial_answered_properties_and_hangup(relaybox: Relaybox) -> None:
+    relaybox.set_phone(ANSWERS, [{"ring": 1}, {"answer": True}, {"wait": 30}])
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        call = await client.dial(
+            [[{"type": "phone", "params": {"from_number": CALLER, "to_number": ANSWERS}}]], tag="my-tag"
+        )
+        assert isinstance(call, Call)
+        assert call.state == "answered" and call.direction == "outbound" and call.tag == "my-tag"
+        assert call.call_id and call.node_id and call.project_id == relaybox.project
+        assert call.device["params"]["to_number"] == ANSWERS
+        assert call.context == client.relay_protocol and isinstance(call.segment_id, str)
+        await call.hangup()
+        ended = await call.wait_for_ended(timeout=10)
+        assert ended.params["call_state"] == "ended" and call.state == "ended"
+
+
+async def test_dial_busy_raises(relaybox: Relaybox) -> None:
+    relaybox.set_phone(BUSY, [{"ring": 0.5}, {"reject": "busy"}])
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        with pytest.raises(RelayError, match="Dial failed"):
+            await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": BUSY}}]])
+
+
+async def test_inbound_answer_and_pass(relaybox: Relaybox) -> None:
+    relaybox.add_number("+15552220000", "office")
+    first: asyncio.Queue[Call] = asyncio.Queue()
+    second: asyncio.Queue[Call] = asyncio.Queue()
+    a = await _client(relaybox, contexts=["office"])
+    b = await _client(relaybox, contexts=["office"])
+    try:
+
+        @a.on_call
+        async def pass_it(call: Call) -> None:
+            await call.pass_()
+            await first.put(call)
+
+        @b.on_call
+        async def take_it(call: Call) -> None:
+            await call.answer()
+            await call.wait_for_answered(timeout=5)
+            await second.put(call)
+
+        placed = relaybox.place_call(
+            CALLER, "+15552220000", script=[{"wait_for": "answer"}, {"wait": 1}, {"hangup": True}]
+        )
+        # whichever session was offered it first: a passes, b answers (or b answers directly)
+        call = await asyncio.wait_for(second.get(), 15)
+        assert call.call_id == placed["call_id"] and call.direction == "inbound" and call.context == "office"
+        assert call.device["params"]["from_number"] == CALLER
+        await call.wait_for_ended(timeout=15)
+    finally:
+        await a.disconnect()
+        await b.disconnect()
+
+
+async def test_send_message_and_wait(relaybox: Relaybox) -> None:
+    relaybox.add_number("+15552220000", "office")
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        message = await client.send_message(from_number="+15552220000", to_number="+15557770000", body="hi", tags=["t"])
+        assert isinstance(message, Message) and message.message_id and message.state == "queued"
+        event = await message.wait(timeout=15)
+        assert message.state == "delivered" and event.params["message_state"] == "delivered"
+        with pytest.raises(ValueError):
+            await client.send_message(from_number="+15552220000", to_number="+15557770000")
+        with pytest.raises(RelayError):
+            await client.send_message(from_number="+15550000000", to_number="+15557770000", body="not ours")
+
+
+async def test_inbound_message(relaybox: Relaybox) -> None:
+    relaybox.add_number("+15552220000", "office")
+    got: asyncio.Queue[Message] = asyncio.Queue()
+    client = await _client(relaybox, contexts=["office"])
+    try:
+        client.on_message(got.put)
+        relaybox.api("POST", "/api/sandbox/messages", {"from": "+15557770000", "to": "+15552220000", "body": "yo"})
+        message = await asyncio.wait_for(got.get(), 15)
+        assert (message.direction, message.from_number, message.body, message.state) == (
+            "inbound",
+            "+15557770000",
+            "yo",
+            "received",
+        )
+    finally:
+        await client.disconnect()
+
+
+@pytest.mark.parametrize("method", NOT_ON_PLATFORM)
+async def test_methods_not_on_the_platform_raise(method: str, relaybox: Relaybox) -> None:
+    """The Call methods of seed 004 that relaybox has no platform side for yet (the list is NOT_ON_PLATFORM)."""
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        call = Call(client, "c-1", "n-1", relaybox.project, "office")
+        args: dict[str, tuple[Any, ...]] = {
+            "transfer": ("https://example.com/swml",),
+            "bind_digit": ("*1", "calling.play"),
+            "refer": ({},),
+            "stream": ("wss://example.com",),
+            "pay": ("https://example.com/pay",),
+            "live_transcribe": ({},),
+            "live_translate": ({},),
+            "join_conference": ("room",),
+            "leave_conference": ("conf-1",),
+            "join_room": ("room",),
+            "queue_enter": ("q",),
+            "queue_leave": ("q",),
+        }
+        with pytest.raises(NotImplementedError, match=rf"Call\.{method}\(\)"):
+            await getattr(call, method)(*args.get(method, ()))
+
+
+async def test_play_on_the_platform(relaybox: Relaybox) -> None:
+    """A media action end to end (the platform implements calling.play): PlayAction.wait() and stop()."""
+    relaybox.set_phone(ANSWERS, [{"ring": 0.5}, {"answer": True}, {"wait": 60}])
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        call = await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": ANSWERS}}]])
+        action = await call.play_tts("Hello from relaybox")
+        done = await action.wait(timeout=20)
+        assert done.params["state"] == "finished" and action.completed
+        long = await call.play_silence(60)
+        await long.stop()
+        stopped = await long.wait(timeout=10)
+        assert stopped.params["state"] == "finished"
+        await call.hangup()
+        await call.wait_for_ended(timeout=10)
