@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test install test-clients lint bench clean
+.PHONY: serve test install media test-clients lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-serve: $(STAMP)
+media: $(STAMP)
+	scripts/setup-media.sh
+
+serve: $(STAMP) media
 	$(VENV)/bin/relaybox serve $(ARGS)
 
 test-clients:
 	scripts/setup-test-clients.sh
 	scripts/setup-relay-sdk.sh
 
-test: $(STAMP) test-clients
+test: $(STAMP) media test-clients
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

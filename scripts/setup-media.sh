@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Install the media pieces relaybox's recordings need (idempotent, fast when already there):
+# Install the system packages relaybox's media needs (idempotent, fast when already there):
 #
 #   espeak-ng   offline TTS (Debian package): renders what sandbox phones say and the platform's TTS
-#   lameenc     MP3 encoder (PyPI wheel) in the Python that runs relaybox (.venv if present, else $PYTHON)
 #
-# Environment:
-#   PYTHON     interpreter to install lameenc into when there is no .venv (default: python3)
+# Python packages (lameenc for MP3, ...) are dependencies in pyproject.toml.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,11 +26,4 @@ else
   command -v espeak-ng >/dev/null 2>&1 || die "apt-get did not install espeak-ng"
 fi
 
-if [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"; else PY="${PYTHON:-python3}"; fi
-if "$PY" -c 'import lameenc' 2>/dev/null; then
-  say "lameenc: already importable by $PY"
-else
-  say "installing lameenc into $PY"
-  "$PY" -m pip install --quiet 'lameenc>=1.5'
-fi
 say "ok"
