@@ -1,0 +1,469 @@
+"""`RtpEndpoint`: one RTP session (G.711 at 20 ms, RFC 4733, RTCP on port+1) on a UDP port pair.
+
+Agreed interface with the SIP stack (which negotiates SDP and then drives the endpoint):
+
+    ep = await RtpEndpoint.open("0.0.0.0")        # binds an even RTP port (`ep.port`) and port+1 for RTCP
+    ep.start(remote_host, remote_port, "PCMU", 0, 101)   # after the SDP answer
+    ep.update(remote_host, remote_port, "PCMA", 8, None)  # re-INVITE
+    ep.hold(True) / ep.hold(False)
+    ep.close()
+
+Media goes through callbacks and a queue, so `CallMedia`, a recorder or a bridge can sit on top:
+`on_audio(frame)` every 20 ms with the received audio after the jitter buffer (silence when nothing
+arrives), `on_sent(frame)` with each frame sent, `on_dtmf(key)` once per RFC 4733 event, `send(samples)`
+to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
+`send_digits("123#")` for RFC 4733 keys. All endpoints of an event loop share one 20 ms pacer
+(`Pacer`), so a thousand calls cost one timer, not a thousand.
+
+Symmetric RTP: the remote address follows the source of received packets (latched on the first one
+after `start`/`update`, again on an SSRC change), so a far end behind NAT is reached where it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from relaybox.media import FRAME, PTIME, RATE, g711, rtcp
+from relaybox.media.jitter import JitterBuffer, Samples
+from relaybox.media.rtp import RtpError, RtpPacket, is_rtcp, parse
+from relaybox.media.telephone_event import EventPacket, EventReceiver, event_packets
+
+log = logging.getLogger("relaybox.media")
+
+PORT_RANGE = (16384, 32766)
+RTCP_INTERVAL = 5.0
+SILENCE = np.zeros(FRAME, dtype=np.int16)
+DIGIT_GAP_TICKS = 3  # silence between two RFC 4733 keys (60 ms)
+PAUSES = {"w": 0.5, "W": 1.0}
+MAX_QUEUE_SECONDS = 600.0
+
+
+class Pacer:
+    """One timer per event loop that ticks every endpoint every 20 ms, on absolute deadlines (no drift).
+    If the loop stalls for more than 100 ms the missed ticks are skipped rather than bursted."""
+
+    _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.members: dict[int, RtpEndpoint] = {}
+        self.next_at = 0.0
+        self.handle: asyncio.TimerHandle | None = None
+        self.ticks = 0
+        self.late_ticks = 0  # ticks that ran more than 20 ms after their deadline
+
+    @classmethod
+    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> Pacer:
+        pacer = cls._loops.get(loop)
+        if pacer is None:
+            pacer = cls._loops[loop] = cls(loop)
+        return pacer
+
+    def add(self, ep: RtpEndpoint) -> None:
+        self.members[id(ep)] = ep
+        if self.handle is None:
+            self.next_at = self.loop.time() + PTIME
+            self.handle = self.loop.call_at(self.next_at, self._tick)
+
+    def remove(self, ep: RtpEndpoint) -> None:
+        self.members.pop(id(ep), None)
+        if not self.members and self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        if now - self.next_at > PTIME:
+            self.late_ticks += 1
+        self.ticks += 1
+        for ep in list(self.members.values()):
+            try:
+                ep.tick()
+            except Exception:
+                log.exception("rtp endpoint %s: tick failed", ep.port)
+        self.next_at += PTIME
+        if now - self.next_at > 0.1:  # stalled: skip the missed ticks
+            self.next_at = now + PTIME
+        if self.members:
+            self.handle = self.loop.call_at(self.next_at, self._tick)
+        else:
+            self.handle = None
+
+
+@dataclass(slots=True)
+class EndpointStats:
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    dtmf_received: int = 0
+    dtmf_sent: int = 0
+    rtcp_sent: int = 0
+    rtcp_received: int = 0
+    rejected: int = 0  # datagrams that were not RTP for us
+    ssrc_changes: int = 0
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, handler: Callable[[bytes, tuple[str, int]], None]) -> None:
+        self.handler = handler
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.handler(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("rtp: socket error %s", exc)
+
+
+class RtpEndpoint:
+    """One RTP session; see the module docstring for the interface."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str) -> None:
+        self.loop = loop
+        self.host = host
+        self.port = 0
+        self.rtp: asyncio.DatagramTransport | None = None
+        self.rtcp_transport: asyncio.DatagramTransport | None = None
+        # negotiated
+        self.remote: tuple[str, int] | None = None
+        self.remote_rtcp: tuple[str, int] | None = None
+        self.codec = "PCMU"
+        self.payload_type = 0
+        self.dtmf_payload_type: int | None = None
+        self.started = False
+        self.on_hold = False
+        self.closed = False
+        self._latched = False
+        # callbacks
+        self.on_audio: Callable[[Samples], None] | None = None
+        self.on_sent: Callable[[Samples], None] | None = None
+        self.on_dtmf: Callable[[str], None] | None = None
+        self.source: Callable[[], Samples | None] | None = None
+        # sending
+        self.ssrc = random.randrange(1, 1 << 32)
+        self.seq = random.randrange(1 << 16)
+        self.ts = random.randrange(1 << 32)
+        self._queue: deque[Samples] = deque()
+        self._queued = 0
+        self._partial: Samples | None = None
+        self._marker = True
+        self._digits: deque[tuple[str, int]] = deque()  # (key or pause char, duration ms)
+        self._event: list[EventPacket] = []
+        self._event_ts = 0
+        self._gap = 0
+        self._sent_packets = 0
+        self._sent_octets = 0
+        # receiving
+        self.jitter = JitterBuffer(FRAME)
+        self.events = EventReceiver()
+        self.reception = rtcp.ReceptionStats(RATE)
+        self.remote_ssrc: int | None = None
+        self.stats = EndpointStats()
+        self.remote_reports: list[rtcp.Report] = []
+        self._rtcp_handle: asyncio.TimerHandle | None = None
+        self.cname = f"relaybox-{self.ssrc:08x}@{host}"
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, host: str, port_range: tuple[int, int] = PORT_RANGE) -> RtpEndpoint:
+        """Bind an even RTP port and the RTCP port above it on HOST ("0.0.0.0" for all addresses)."""
+        loop = asyncio.get_running_loop()
+        ep = cls(loop, host)
+        low, high = port_range
+        for _ in range(100):
+            port = random.randrange(low // 2, high // 2) * 2
+            try:
+                rtp_t, _p = await loop.create_datagram_endpoint(
+                    lambda: _Protocol(ep._on_rtp), local_addr=(host, port), family=socket.AF_INET)
+            except OSError:
+                continue
+            try:
+                rtcp_t, _q = await loop.create_datagram_endpoint(
+                    lambda: _Protocol(ep._on_rtcp), local_addr=(host, port + 1), family=socket.AF_INET)
+            except OSError:
+                rtp_t.close()
+                continue
+            ep.rtp, ep.rtcp_transport, ep.port = rtp_t, rtcp_t, port
+            return ep
+        raise OSError(f"no free RTP port pair in {low}-{high} on {host}")
+
+    def start(self, remote_host: str, remote_port: int, codec: str, payload_type: int,
+              dtmf_payload_type: int | None = None) -> None:
+        """Send to REMOTE_HOST:REMOTE_PORT in CODEC (PCMU/PCMA) with PAYLOAD_TYPE; RFC 4733 keys on
+        DTMF_PAYLOAD_TYPE (None: the far end did not offer telephone-event)."""
+        self._configure(remote_host, remote_port, codec, payload_type, dtmf_payload_type)
+        if self.closed:
+            raise RuntimeError("the RTP endpoint is closed")
+        if not self.started:
+            self.started = True
+            Pacer.for_loop(self.loop).add(self)
+            self._rtcp_handle = self.loop.call_later(RTCP_INTERVAL * random.uniform(0.5, 1.5), self._send_rtcp)
+
+    def update(self, remote_host: str, remote_port: int, codec: str, payload_type: int,
+               dtmf_payload_type: int | None = None) -> None:
+        """A re-INVITE changed the far end's address or codec."""
+        self._configure(remote_host, remote_port, codec, payload_type, dtmf_payload_type)
+
+    def _configure(self, remote_host: str, remote_port: int, codec: str, payload_type: int,
+                   dtmf_payload_type: int | None) -> None:
+        if not 0 < remote_port < 65536:
+            raise ValueError(f"bad remote RTP port {remote_port}")
+        if not 0 <= payload_type <= 127 or (dtmf_payload_type is not None and not 0 <= dtmf_payload_type <= 127):
+            raise ValueError("payload types are 0..127")
+        self.codec = g711.normalize_codec(codec)
+        self.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        if remote_host in ("0.0.0.0", ""):  # RFC 2543 hold: keep the address, stop sending
+            self.on_hold = True
+            return
+        self.remote = (remote_host, remote_port)
+        self.remote_rtcp = (remote_host, remote_port + 1)
+        self._latched = False
+
+    def hold(self, on: bool) -> None:
+        """On hold nothing is sent and what arrives is not played (RTCP goes on)."""
+        self.on_hold = on
+        if on:
+            self.jitter.reset()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        Pacer.for_loop(self.loop).remove(self)
+        if self._rtcp_handle is not None:
+            self._rtcp_handle.cancel()
+        if self.rtcp_transport is not None and self.remote_rtcp is not None and self.started:
+            bye = rtcp.build_rr(self.ssrc) + rtcp.build_sdes(self.ssrc, self.cname)
+            bye += bytes([0x81, rtcp.BYE, 0, 1]) + self.ssrc.to_bytes(4, "big")
+            self._sendto(self.rtcp_transport, bye, self.remote_rtcp)
+        for t in (self.rtp, self.rtcp_transport):
+            if t is not None:
+                t.close()
+
+    # -- what to send -----------------------------------------------------------------------------
+
+    def send(self, samples: Samples) -> None:
+        """Queue 8 kHz int16 audio; it goes out 20 ms at a time after what is already queued."""
+        if len(samples) == 0:
+            return
+        if self._queued + len(samples) > MAX_QUEUE_SECONDS * RATE:
+            raise OverflowError("more than 10 minutes of audio queued")
+        self._queue.append(np.asarray(samples, dtype=np.int16))
+        self._queued += len(samples)
+
+    def clear(self) -> None:
+        """Drop the queued audio (barge-in, a play stopped)."""
+        self._queue.clear()
+        self._queued = 0
+        self._partial = None
+
+    @property
+    def queued_seconds(self) -> float:
+        return self._queued / RATE
+
+    def send_digits(self, digits: str, duration_ms: int = 100) -> None:
+        """RFC 4733 keys (w/W pause 0.5/1 s); ValueError if the far end did not negotiate them."""
+        if self.dtmf_payload_type is None:
+            raise ValueError("the far end did not negotiate telephone-event (RFC 4733)")
+        for key in digits:
+            if key in PAUSES:
+                self._digits.append((key, int(PAUSES[key] * 1000)))
+            elif key.upper() in "0123456789*#ABCD":
+                self._digits.append((key.upper(), duration_ms))
+            else:
+                raise ValueError(f"not a DTMF key: {key!r}")
+
+    @property
+    def sending_digits(self) -> bool:
+        return bool(self._digits or self._event or self._gap)
+
+    def _next_frame(self) -> Samples:
+        if self.source is not None:
+            frame = self.source()
+            if frame is not None:
+                return frame
+        if not self._queued:
+            return SILENCE
+        parts: list[Samples] = []
+        need = FRAME
+        while need and self._queue:
+            head = self._queue[0]
+            take = head[:need]
+            parts.append(take)
+            need -= len(take)
+            if len(take) == len(head):
+                self._queue.popleft()
+            else:
+                self._queue[0] = head[len(take):]
+        self._queued -= FRAME - need
+        if need:
+            parts.append(np.zeros(need, dtype=np.int16))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    # -- the 20 ms tick -------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Called by the pacer every 20 ms: play one received frame, send one frame."""
+        if self.closed:
+            return
+        received = None if self.on_hold else self.jitter.pop()
+        if self.on_audio is not None:
+            self.on_audio(SILENCE if received is None else received)
+        frame = self._next_frame()
+        if not self.on_hold and self.remote is not None and self.rtp is not None:
+            if not self._send_event():
+                self._send_audio(frame)
+            else:
+                frame = SILENCE  # the keys replace the audio while they last
+        if self.on_sent is not None:
+            self.on_sent(frame)
+        self.ts = (self.ts + FRAME) & 0xFFFFFFFF
+
+    def _send_audio(self, frame: Samples) -> None:
+        payload = g711.encode(frame, self.codec)
+        self._send_packet(RtpPacket(self.payload_type, self.seq, self.ts, self.ssrc, payload, self._marker))
+        self._marker = False
+
+    def _send_event(self) -> bool:
+        """Send the next RFC 4733 packet if a key is on; True when this tick's audio is replaced."""
+        if not self._event:
+            if self._gap:
+                self._gap -= 1
+                return False
+            if not self._digits:
+                return False
+            key, ms = self._digits.popleft()
+            if key in PAUSES:
+                self._gap = ms // 20
+                return False
+            assert self.dtmf_payload_type is not None
+            self._event = event_packets(key, ms)
+            self._event_ts = self.ts
+            self.stats.dtmf_sent += 1
+        pkt = self._event.pop(0)
+        assert self.dtmf_payload_type is not None
+        self._send_packet(RtpPacket(self.dtmf_payload_type, self.seq, self._event_ts, self.ssrc, pkt.payload,
+                                    pkt.marker))
+        if not self._event:
+            self._gap = DIGIT_GAP_TICKS
+            self._marker = True
+        return True
+
+    def _send_packet(self, packet: RtpPacket) -> None:
+        data = packet.build()
+        assert self.rtp is not None and self.remote is not None
+        self._sendto(self.rtp, data, self.remote)
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.stats.packets_sent += 1
+        self.stats.bytes_sent += len(data)
+        self._sent_packets += 1
+        self._sent_octets += len(packet.payload)
+
+    @staticmethod
+    def _sendto(transport: asyncio.DatagramTransport, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            transport.sendto(data, addr)
+        except OSError as exc:
+            log.debug("rtp: send to %s failed: %s", addr, exc)
+
+    # -- receiving --------------------------------------------------------------------------------
+
+    def _on_rtp(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.closed or not self.started:
+            return
+        if is_rtcp(data):  # RTCP multiplexed on the RTP port
+            self._on_rtcp(data, addr)
+            return
+        try:
+            packet = parse(data)
+        except RtpError:
+            self.stats.rejected += 1
+            return
+        pt = packet.payload_type
+        if pt == self.dtmf_payload_type:
+            codec = None
+        elif pt == self.payload_type:
+            codec = self.codec
+        elif pt in (0, 8):
+            codec = "PCMU" if pt == 0 else "PCMA"
+        else:
+            self.stats.rejected += 1  # comfort noise, other codecs
+            return
+        if packet.ssrc != self.remote_ssrc:
+            if self.remote_ssrc is not None:
+                self.stats.ssrc_changes += 1
+                self._latched = False
+            self.remote_ssrc = packet.ssrc
+        if not self._latched:
+            self._latched = True
+            if addr != self.remote:
+                log.debug("rtp %s: latching to %s (was %s)", self.port, addr, self.remote)
+                self.remote = addr
+                self.remote_rtcp = (addr[0], addr[1] + 1)
+        self.stats.packets_received += 1
+        self.stats.bytes_received += len(data)
+        self.reception.update(packet.ssrc, packet.seq, packet.timestamp, self.loop.time())
+        if codec is None:
+            digit = self.events.feed(packet.ssrc, packet.timestamp, packet.payload)
+            if digit is not None:
+                self.stats.dtmf_received += 1
+                if self.on_dtmf is not None:
+                    self.on_dtmf(digit)
+            return
+        if self.on_hold:
+            return
+        self.jitter.push(packet.ssrc, packet.timestamp, g711.decode(packet.payload, codec))
+
+    def _on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.closed:
+            return
+        try:
+            reports = rtcp.parse(data)
+        except (ValueError, Exception):
+            self.stats.rejected += 1
+            return
+        self.stats.rtcp_received += 1
+        self.remote_rtcp = addr
+        now = self.loop.time()
+        for report in reports:
+            if report.kind == rtcp.SR:
+                self.reception.sender_report(report, now)
+            self.remote_reports.append(report)
+        del self.remote_reports[:-8]
+
+    def _send_rtcp(self) -> None:
+        if self.closed:
+            return
+        self._rtcp_handle = self.loop.call_later(RTCP_INTERVAL * random.uniform(0.5, 1.5), self._send_rtcp)
+        if self.remote_rtcp is None or self.rtcp_transport is None:
+            return
+        block = self.reception.block(self.loop.time())
+        blocks = [block] if block is not None else []
+        if self._sent_packets:
+            packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), self.ts, self._sent_packets, self._sent_octets, blocks)
+        else:
+            packet = rtcp.build_rr(self.ssrc, blocks)
+        self._sendto(self.rtcp_transport, packet + rtcp.build_sdes(self.ssrc, self.cname), self.remote_rtcp)
+        self.stats.rtcp_sent += 1
+
+    def send_rtcp_now(self) -> None:
+        """An RTCP report at once (tests, and before a re-INVITE)."""
+        if self._rtcp_handle is not None:
+            self._rtcp_handle.cancel()
+        self._send_rtcp()
+
+    def describe(self) -> dict[str, Any]:
+        return {"port": self.port, "remote": self.remote, "codec": self.codec, "hold": self.on_hold,
+                "stats": self.stats, "jitter": self.jitter.stats}

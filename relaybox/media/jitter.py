@@ -1,0 +1,106 @@
+"""A jitter buffer keyed by RTP timestamp, sans-I/O: packets go in as they arrive (any order), one
+20 ms frame comes out per tick.
+
+Keying by timestamp rather than sequence number makes gaps from RFC 4733 packets (same sequence
+space, no audio), senders with other packet times, and lost packets all the same case: a missing
+slot plays as silence. Packets older than the playout point are dropped as late; a new SSRC, or a
+timestamp jump of more than `resync` samples, restarts the buffer; after `idle_ticks` empty ticks
+the stream counts as paused (hold, DTX) and the next packet starts it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from relaybox.media.rtp import ts_delta
+
+Samples = npt.NDArray[np.int16]
+
+
+@dataclass(slots=True)
+class JitterStats:
+    received: int = 0
+    played: int = 0
+    concealed: int = 0  # ticks where the slot was missing (lost or late)
+    late: int = 0
+    duplicates: int = 0
+    resets: int = 0
+    overflows: int = 0
+
+
+class JitterBuffer:
+    def __init__(self, frame: int = 160, delay_frames: int = 2, max_frames: int = 15, idle_ticks: int = 10,
+                 resync: int = 8000 * 2) -> None:
+        self.frame = frame
+        self.delay = delay_frames * frame
+        self.max = max_frames * frame
+        self.idle_ticks = idle_ticks
+        self.resync = resync
+        self.ssrc: int | None = None
+        self.playout: int | None = None  # timestamp of the next frame to play
+        self.slots: dict[int, Samples] = {}
+        self.newest: int | None = None
+        self.empty_ticks = 0
+        self.stats = JitterStats()
+
+    def reset(self) -> None:
+        self.ssrc = None
+        self.playout = None
+        self.slots.clear()
+        self.newest = None
+        self.empty_ticks = 0
+
+    def push(self, ssrc: int, timestamp: int, samples: Samples) -> None:
+        """Audio of one packet (any number of samples) that starts at TIMESTAMP."""
+        self.stats.received += 1
+        if ssrc != self.ssrc or (self.playout is not None and abs(ts_delta(self.playout, timestamp)) > self.resync):
+            if self.ssrc is not None:
+                self.stats.resets += 1
+            self.reset()
+            self.ssrc = ssrc
+        if self.playout is None:
+            self.playout = (timestamp - self.delay) & 0xFFFFFFFF
+            self.newest = timestamp
+        for offset in range(0, len(samples), self.frame):
+            chunk = samples[offset:offset + self.frame]
+            ts = (timestamp + offset) & 0xFFFFFFFF
+            if ts_delta(self.playout, ts) < 0:
+                self.stats.late += 1
+                return
+            if ts in self.slots:
+                self.stats.duplicates += 1
+                return
+            if len(chunk) < self.frame:
+                chunk = np.concatenate([chunk, np.zeros(self.frame - len(chunk), dtype=np.int16)])
+            self.slots[ts] = chunk
+            assert self.newest is not None
+            if ts_delta(self.newest, ts) > 0:
+                self.newest = ts
+        self.empty_ticks = 0
+        # the sender runs ahead of us (clock drift, a burst after a stall): drop the oldest audio
+        assert self.newest is not None
+        while ts_delta(self.playout, self.newest) > self.max:
+            self.stats.overflows += 1
+            self.slots.pop(self.playout, None)
+            self.playout = (self.playout + self.frame) & 0xFFFFFFFF
+
+    def pop(self) -> Samples | None:
+        """The frame due now: audio, silence for a missing slot, or None while nothing is playing."""
+        if self.playout is None:
+            return None
+        frame = self.slots.pop(self.playout, None)
+        self.playout = (self.playout + self.frame) & 0xFFFFFFFF
+        if frame is None:
+            self.empty_ticks += 1
+            if not self.slots and self.empty_ticks >= self.idle_ticks:  # paused: restart on the next packet
+                self.playout = None
+                self.newest = None
+                return None
+            self.stats.concealed += 1
+            return np.zeros(self.frame, dtype=np.int16)
+        self.empty_ticks = 0
+        self.stats.played += 1
+        return frame

@@ -1,0 +1,131 @@
+"""RtpEndpoint over loopback UDP: audio both ways through G.711 and the jitter buffer, RFC 4733 keys,
+symmetric RTP latching, hold, and RTCP reports on port+1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import numpy as np
+import pytest
+
+from relaybox.media import rtcp
+from relaybox.media.endpoint import RtpEndpoint
+from relaybox.media.rtp import RtpPacket
+
+
+def tone(freq: float, seconds: float, amp: int = 8000) -> np.ndarray:
+    t = np.arange(int(8000 * seconds))
+    return (amp * np.sin(2 * np.pi * freq * t / 8000)).astype(np.int16)
+
+
+def best_corr(sent: np.ndarray, got: np.ndarray) -> float:
+    """Correlation of SENT with the best-aligned window of GOT."""
+    best = 0.0
+    for lag in range(0, len(got) - len(sent) + 1, 1):
+        window = got[lag:lag + len(sent)].astype(float)
+        if window.std() == 0:
+            continue
+        best = max(best, float(np.corrcoef(sent.astype(float), window)[0, 1]))
+    return best
+
+
+async def pair(codec: str = "PCMU", pt: int = 0) -> tuple[RtpEndpoint, RtpEndpoint]:
+    a = await RtpEndpoint.open("127.0.0.1")
+    b = await RtpEndpoint.open("127.0.0.1")
+    a.start("127.0.0.1", b.port, codec, pt, 101)
+    b.start("127.0.0.1", a.port, codec, pt, 101)
+    return a, b
+
+
+@pytest.mark.parametrize("codec,pt", [("PCMU", 0), ("PCMA", 8)])
+async def test_audio_arrives_in_order_and_intact(codec: str, pt: int) -> None:
+    a, b = await pair(codec, pt)
+    got: list[np.ndarray] = []
+    b.on_audio = got.append
+    rng = np.random.default_rng(1)
+    speechlike = (tone(300, 0.6) + tone(1100, 0.6, 3000) * rng.choice([0, 1], 4800)).astype(np.int16)
+    a.send(speechlike)
+    await asyncio.sleep(1.0)
+    a.close()
+    b.close()
+    received = np.concatenate(got)
+    assert best_corr(speechlike, received) > 0.99
+    assert b.stats.packets_received >= 30
+    assert a.port % 2 == 0
+
+
+async def test_rfc4733_keys_reported_once_each() -> None:
+    a, b = await pair()
+    keys: list[str] = []
+    b.on_dtmf = keys.append
+    a.send_digits("12#9")
+    await asyncio.sleep(1.2)
+    a.close()
+    b.close()
+    assert keys == ["1", "2", "#", "9"]
+    assert a.stats.dtmf_sent == 4
+
+
+async def test_send_digits_without_telephone_event_is_refused() -> None:
+    a = await RtpEndpoint.open("127.0.0.1")
+    a.start("127.0.0.1", 40000, "PCMU", 0, None)
+    with pytest.raises(ValueError, match="telephone-event"):
+        a.send_digits("1")
+    a.close()
+
+
+async def test_symmetric_rtp_latches_to_the_source_address() -> None:
+    """The SDP names a port nobody listens on; the far end's packets come from elsewhere: we answer there."""
+    ep = await RtpEndpoint.open("127.0.0.1")
+    ep.start("127.0.0.1", 9, "PCMU", 0, 101)  # the SDP's (wrong, NATed) address
+    far = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    far.bind(("127.0.0.1", 0))
+    far.setblocking(False)
+    far.sendto(RtpPacket(0, 1, 160, 0x1234, bytes(160)).build(), ("127.0.0.1", ep.port))
+    data, _ = await asyncio.wait_for(asyncio.get_running_loop().sock_recvfrom(far, 2048), 1.0)
+    assert data[1] & 0x7F == 0 and len(data) == 172
+    assert ep.remote == far.getsockname()
+    ep.close()
+    far.close()
+
+
+async def test_hold_stops_sending_and_resumes() -> None:
+    a, b = await pair()
+    await asyncio.sleep(0.2)
+    a.hold(True)
+    await asyncio.sleep(0.1)
+    before = b.stats.packets_received
+    await asyncio.sleep(0.3)
+    assert b.stats.packets_received == before
+    a.hold(False)
+    await asyncio.sleep(0.2)
+    assert b.stats.packets_received > before + 5
+    a.close()
+    b.close()
+
+
+async def test_rtcp_sender_report_on_port_plus_one() -> None:
+    a, b = await pair()
+    await asyncio.sleep(0.3)
+    a.send_rtcp_now()
+    await asyncio.sleep(0.1)
+    reports = [r for r in b.remote_reports if r.kind == rtcp.SR]
+    assert reports and reports[-1].ssrc == a.ssrc and reports[-1].packets >= 10
+    assert reports[-1].blocks and reports[-1].blocks[0].ssrc == b.ssrc
+    a.close()
+    b.close()
+
+
+async def test_update_switches_codec_mid_call() -> None:
+    a, b = await pair()
+    got: list[np.ndarray] = []
+    b.on_audio = got.append
+    a.update("127.0.0.1", b.port, "PCMA", 8, 101)
+    b.update("127.0.0.1", a.port, "PCMA", 8, 101)
+    sig = tone(500, 0.4)
+    a.send(sig)
+    await asyncio.sleep(0.8)
+    a.close()
+    b.close()
+    assert best_corr(sig, np.concatenate(got)) > 0.99
