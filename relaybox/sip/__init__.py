@@ -1,0 +1,1 @@
+"""Sans-I/O SIP: messages, transactions, dialogs, SDP and digest authentication (no sockets here)."""
