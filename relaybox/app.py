@@ -23,7 +23,7 @@ from relaybox.domain.messaging import Messaging
 from relaybox.domain.platform import Platform
 from relaybox.domain.routing import Router
 from relaybox.domain.tasking import Tasking
-from relaybox.engines.audio import AudioRenderer
+from relaybox.engines.audio import AudioFiles, AudioRenderer
 from relaybox.engines.faxdoc import FaxDocuments
 from relaybox.engines.handsets import Handsets
 from relaybox.engines.rtp import Tapper
@@ -64,9 +64,11 @@ class RelayBox:
         self.network.calling = self.calling
         self.platform = Platform(self.router, self.calling)
         self.recordings_dir = Path(settings.data_dir) / "recordings"
-        renderer = AudioRenderer(self.recordings_dir)
+        audio_files = AudioFiles()  # audio media fetched and decoded once, for play timing, recordings and taps
+        renderer = AudioRenderer(self.recordings_dir, files=audio_files)
         self.media = MediaService(
             self.calling,
+            probe=audio_files.seconds,
             renderer=renderer,
             recordings_dir=self.recordings_dir,
             public_url=lambda path: f"http://{self.settings.host}:{self.bound_port}{path}",

@@ -75,3 +75,21 @@ class MediaLeg(Protocol):
 
     def cue(self, name: str) -> None:
         """A media moment the far end may wait for: `play`, `prompt` or `silence`."""
+
+
+class ReferListener(Protocol):
+    """Implemented by the domain: how a SIP REFER the platform sent on a leg is going.
+
+    STATE is `inProgress` (the far end accepted the REFER: REFER_CODE 202), then one of `success`,
+    `busy`, `noAnswer`, `cancel` or `error` with the NOTIFY's sipfrag status as NOTIFY_CODE.
+    """
+
+    def refer_state(self, state: str, refer_code: str = "", notify_code: str = "") -> None: ...
+
+
+@runtime_checkable
+class ReferLeg(Protocol):
+    """A leg that can be transferred with SIP REFER: an optional capability next to `Leg`."""
+
+    def refer(self, to: str, headers: list[dict[str, str]], listener: ReferListener) -> None:
+        """Send REFER (Refer-To: TO, with HEADERS) to the far end and report its progress to LISTENER."""

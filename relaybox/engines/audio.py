@@ -9,6 +9,7 @@ instead of producing an empty file.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
@@ -19,10 +20,11 @@ import threading
 import warnings
 import wave
 from array import array
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from relaybox.domain.actions.audiofile import mp3_seconds
+from relaybox.domain.actions.audiofile import FETCH_SECONDS, MAX_FETCH_BYTES, mp3_seconds
 from relaybox.domain.actions.record import RecordingSpec, Segment
 
 log = logging.getLogger("relaybox.media")
@@ -51,11 +53,122 @@ class MediaUnavailable(RuntimeError):
     """A piece of the media stack is missing; the message names it and how to install it."""
 
 
+class AudioFiles:
+    """`audio` media: fetched over HTTP(S), decoded (WAV, MP3) to 8 kHz mono and kept by URL (LRU, bounded),
+    so plays are timed by the real file and recordings and taps carry its sound.
+
+    Decoding uses miniaudio (a pip dependency with its own MP3/WAV decoders); without it WAV still
+    decodes with the stdlib and MP3 fails with a message naming the missing package.
+    """
+
+    def __init__(self, max_samples: int = 8000 * 3600) -> None:
+        self.max_samples = max_samples  # one hour of 8 kHz audio, about 57 MB
+        self._files: OrderedDict[str, array[int]] = OrderedDict()
+        self._size = 0
+        self._loading: dict[str, asyncio.Future[array[int]]] = {}
+
+    def get(self, url: str) -> array[int] | None:
+        samples = self._files.get(url)
+        if samples is not None:
+            self._files.move_to_end(url)
+        return samples
+
+    async def seconds(self, url: str) -> float:
+        """The domain's probe: fetch and decode URL (once), return its duration."""
+        return len(await self.load(url)) / RATE
+
+    async def load(self, url: str) -> array[int]:
+        cached = self.get(url)
+        if cached is not None:
+            return cached
+        pending = self._loading.get(url)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[array[int]] = asyncio.get_running_loop().create_future()
+        self._loading[url] = future
+        try:
+            data = await fetch_bytes(url)
+            samples = await asyncio.to_thread(decode_audio, data)
+            self._store(url, samples)
+            future.set_result(samples)
+            return samples
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+            raise
+        finally:
+            del self._loading[url]
+
+    def _store(self, url: str, samples: array[int]) -> None:
+        self._files[url] = samples
+        self._size += len(samples)
+        while self._size > self.max_samples and len(self._files) > 1:
+            _, old = self._files.popitem(last=False)
+            self._size -= len(old)
+
+
+async def fetch_bytes(url: str) -> bytes:
+    """GET URL (status 200, at most MAX_FETCH_BYTES, FETCH_SECONDS); ValueError naming what went wrong."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=FETCH_SECONDS)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
+            if resp.status != 200:
+                raise ValueError(f"HTTP {resp.status}")
+            data = await resp.content.read(MAX_FETCH_BYTES + 1)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise ValueError(f"fetch failed: {exc.__class__.__name__} {exc}") from None
+    if len(data) > MAX_FETCH_BYTES:
+        raise ValueError("file larger than 50 MB")
+    return data
+
+
+def decode_audio(data: bytes) -> array[int]:
+    """WAV or MP3 bytes as 8 kHz mono 16-bit samples; ValueError for anything else."""
+    is_wav = data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    try:
+        import miniaudio
+    except ImportError:
+        miniaudio = None
+    if miniaudio is not None:
+        try:
+            decoded = miniaudio.decode(data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1,
+                                       sample_rate=RATE)
+        except miniaudio.DecodeError as exc:
+            raise ValueError(f"not a WAV or MP3 file miniaudio can decode ({exc})") from None
+        return array("h", decoded.samples)
+    if not is_wav:
+        raise ValueError(f"MP3 needs the miniaudio package: {SETUP_HINT} (pip install miniaudio)")
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise ValueError(f"unreadable WAV: {exc}") from None
+    if width != 2 or _audioop is None:
+        raise ValueError(f"this WAV needs the miniaudio package to decode: {SETUP_HINT}")
+    if channels == 2:
+        frames = _audioop.tomono(frames, 2, 0.5, 0.5)
+    return _resample(array("h", frames), rate, RATE)
+
+
+def gained(samples: array[int], db: float) -> array[int]:
+    """SAMPLES at DB of gain (a new array; cached sounds stay untouched)."""
+    if not db:
+        return samples
+    factor = 10 ** (db / 20)
+    if _audioop is not None:
+        return array("h", _audioop.mul(samples.tobytes(), 2, factor))
+    return array("h", (_clip(int(v * factor)) for v in samples))
+
+
 class AudioRenderer:
     """Renders recordings into DIRECTORY; caches synthesised speech (the same prompts recur)."""
 
-    def __init__(self, directory: Path, espeak: str | None = None) -> None:
+    def __init__(self, directory: Path, espeak: str | None = None, files: AudioFiles | None = None) -> None:
         self.directory = directory
+        self.files = files or AudioFiles()
         self.espeak = espeak or shutil.which("espeak-ng")
         self._speech: dict[tuple[str, str], array[int]] = {}
         self._lock = threading.Lock()
@@ -156,6 +269,23 @@ class AudioRenderer:
         tmp.replace(spec.path)
         return round(seconds, 3), len(data)
 
+    def sound(self, seg: Segment) -> array[int]:
+        """The samples of one segment, its gain applied (speech runs its natural length)."""
+        count = max(0, round(seg.seconds * RATE))
+        skip = max(0, round(seg.offset * RATE))
+        if seg.kind == "speech":
+            samples = self.speech(seg.text, seg.voice)[skip:]
+        elif seg.kind == "tone":
+            samples = cadence_samples(seg.freqs, seg.cadence, skip + count)[skip:]
+        elif seg.kind == "dtmf":
+            samples = tone_samples(DTMF_FREQS.get(seg.text, (1000,)), min(count, 800))
+        elif seg.kind == "audio":
+            decoded = self.files.get(seg.text)
+            samples = decoded[skip:skip + count] if decoded is not None else array("h")
+        else:
+            samples = array("h")
+        return gained(samples, seg.gain)
+
     def _track(self, segments: list[Segment], n: int) -> array[int]:
         track = array("h", bytes(2 * n))
         for seg in segments:
@@ -163,13 +293,7 @@ class AudioRenderer:
             end = min(n, round((seg.start + seg.seconds) * RATE))
             if at >= n or end <= at:
                 continue
-            if seg.kind == "speech":
-                samples = self.speech(seg.text, seg.voice)
-                _add(track, samples, at, n)  # speech runs its natural length (clipped at the end)
-            elif seg.kind == "tone":
-                _add(track, cadence_samples(seg.freqs, seg.cadence, end - at), at, n)
-            elif seg.kind == "dtmf":
-                _add(track, tone_samples(DTMF_FREQS.get(seg.text, (1000,)), min(end - at, 800)), at, n)
+            _add(track, self.sound(seg), at, n)
         return track
 
 

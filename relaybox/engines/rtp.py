@@ -16,7 +16,7 @@ from typing import Any
 
 from relaybox.clock import Clock, Timer
 from relaybox.domain.actions.record import Segment
-from relaybox.engines.audio import DTMF_FREQS, RATE, AudioRenderer, cadence_samples, tone_samples
+from relaybox.engines.audio import RATE, AudioRenderer
 
 log = logging.getLogger("relaybox.media")
 
@@ -82,12 +82,7 @@ class TapStream:
     def add(self, start: float, segment: Segment) -> None:
         """A sound that starts at platform time START."""
         try:
-            if segment.kind == "speech":
-                samples = self.renderer.speech(segment.text, segment.voice)
-            elif segment.kind == "dtmf":
-                samples = tone_samples(DTMF_FREQS.get(segment.text, (1000.0,)), int(0.1 * RATE))
-            else:
-                samples = cadence_samples(segment.freqs, segment.cadence, int(segment.seconds * RATE))
+            samples = self.renderer.sound(segment)
         except Exception as exc:  # a tap keeps streaming (silence) when a sound cannot be made
             log.warning("tap: cannot render %s: %s", segment.kind, exc)
             return

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from relaybox.clock import Clock
 from relaybox.domain.calls import Call, CallState
 from relaybox.domain.devices import is_phone_number
-from relaybox.domain.legs import LegListener, MediaSink, NumberDirectory
+from relaybox.domain.legs import LegListener, MediaSink, NumberDirectory, ReferListener
 from relaybox.engines.script import DEFAULT_CALLEE, Role, validate_script
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ SPEECH_CHARS_PER_SECOND = 15.0  # how fast a virtual phone talks (`say`, a machi
 DTMF_SECONDS = 0.1  # one key press; the same gap follows it
 PAUSES = {"w": 0.5, "W": 1.0}  # DTMF pause characters
 BEEP_SECONDS = 0.5
+REFER_SECONDS = 0.1  # the phone accepting a REFER (202)
+REFER_RING_SECONDS = 30.0  # a referred-to phone that does not answer: noAnswer
 
 
 def speech_seconds(text: str) -> float:
@@ -62,6 +64,11 @@ class PhoneCall:
         self._voice: tuple[str, float, float, bool] | None = None  # the last utterance: text, start, end, machine
         self._beeped = False
         self._fax: tuple[str, int] | None = None  # the fax tone it sends and the pages it has
+        # a phone called by another phone after a REFER: no platform call, its state is its own
+        self.referral: dict[str, Any] | None = None
+        self.on_referral: Any = None  # (state, reason) -> None, for the REFER's NOTIFY
+        self.end_reason: str | None = None
+        self.referred: list[PhoneCall] = []  # the calls this phone placed after a REFER
 
     # -- what the platform does to the phone (Leg) --------------------------------------------
 
@@ -93,6 +100,19 @@ class PhoneCall:
     def cue(self, name: str) -> None:
         if not self.over:
             self.signal(name)
+
+    # -- SIP REFER (ReferLeg): the phone calls the Refer-To target itself --------------------------
+
+    def refer(self, to: str, headers: list[dict[str, str]], listener: ReferListener) -> None:
+        self.note(heard={"type": "refer", "to": to})
+        self.net.clock.call_later(REFER_SECONDS, lambda: self._refer(to, headers, listener))
+
+    def _refer(self, to: str, headers: list[dict[str, str]], listener: ReferListener) -> None:
+        if self.over:
+            listener.refer_state("error", "481", "")
+            return
+        listener.refer_state("inProgress", "202", "100")
+        self.net.refer_call(self, to, headers, listener)
 
     # -- what the phone does ------------------------------------------------------------------
 
@@ -142,6 +162,11 @@ class PhoneCall:
             if not self.answered and self.call is not None and self.listener is not None:
                 self.answered = True
                 self.listener.leg_answered(self.call)
+            elif not self.answered and self.referral is not None:
+                self.answered = True
+                self.referral["state"] = "answered"
+                if self.on_referral is not None:
+                    self.on_referral("answered", None)
         elif kind == "reject":
             self._ended_by_phone(value)
         elif kind == "no_answer":
@@ -195,6 +220,8 @@ class PhoneCall:
     def _ringing(self) -> None:
         if self.call is not None and self.listener is not None and self.call.state is CallState.CREATED:
             self.listener.leg_ringing(self.call)
+        elif self.referral is not None and self.referral["state"] == "created":
+            self.referral["state"] = "ringing"
 
     def _ended_by_phone(self, reason: str, detail: str | None = None) -> None:
         if self.over:
@@ -202,16 +229,23 @@ class PhoneCall:
         self._over("phone", reason, detail)
         if self.call is not None and self.listener is not None:
             self.listener.leg_ended(self.call, reason, detail)
+        elif self.on_referral is not None:
+            self.on_referral("ended", reason)
 
     def _over(self, by: str, reason: str, detail: str | None) -> None:
         if self.over:
             return
         self.over = True
+        self.end_reason = reason
+        if self.referral is not None:
+            self.referral["state"] = "ended"
         entry: dict[str, Any] = {"by": by, "reason": reason}
         if detail:
             entry["detail"] = detail
         self.note(hangup=entry)
         self.signal("hangup")
+        for other in self.referred:  # the transferred call has nobody else to hang it up
+            other._ended_by_phone("hangup")
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
         self.net.finished(self)
@@ -219,6 +253,13 @@ class PhoneCall:
     # -- the view the sandbox API gives ---------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
+        if self.referral is not None:
+            return {
+                "id": self.id, "call_id": None, "from": self.referral["from"], "to": self.number,
+                "direction": "inbound", "state": self.referral["state"], "end_reason": self.end_reason,
+                "referred_by": self.referral["referred_by"], "headers": self.referral["headers"],
+                "transcript": list(self.transcript),
+            }
         call = self.call
         params = call.device.get("params", {}) if call else {}
         out: dict[str, Any] = {
@@ -295,6 +336,37 @@ class VirtualNetwork:
             phone.start()
         return phone
 
+    def refer_call(self, by: PhoneCall, to: str, headers: list[dict[str, str]], listener: ReferListener) -> None:
+        """BY was REFERred to TO: it calls the virtual phone there; the outcome is the REFER's NOTIFY."""
+        target = PhoneCall(self, "callee", to, self.script_for(to))
+        frm = by.number if by.call is None else (by.call.to if by.role == "callee" else by.call.from_)
+        target.referral = {"from": frm, "referred_by": by.id, "headers": headers, "state": "created"}
+        self.calls[target.id] = target
+        outcomes = {"busy": ("busy", "486"), "decline": ("error", "603"), "noAnswer": ("noAnswer", "408")}
+
+        def outcome(state: str, reason: str | None) -> None:
+            if done.is_set():
+                return
+            done.set()
+            timer.cancel()
+            if state == "answered":
+                listener.refer_state("success", "202", "200")
+            else:
+                state, notify = outcomes.get(reason or "", ("cancel", "487"))
+                listener.refer_state(state, "202", notify)
+
+        def ring_out() -> None:
+            if not target.over:
+                target._over("platform", "noAnswer", None)
+                outcome("ended", "noAnswer")
+
+        done = asyncio.Event()
+        timer = self.clock.call_later(REFER_RING_SECONDS, ring_out)
+        target.on_referral = outcome
+        by.referred.append(target)
+        log.info("phone %s: referred to %s", by.number, to)
+        target.start()
+
     def finished(self, phone: PhoneCall) -> None:
         self._done.append(phone.id)
         while len(self.calls) > MAX_KEPT_CALLS and self._done:
@@ -304,7 +376,11 @@ class VirtualNetwork:
         return self.calls.get(sandbox_id)
 
     def calls_for(self, number: str) -> list[PhoneCall]:
-        return [p for p in self.calls.values() if p.call is not None and number in (p.call.to, p.call.from_)]
+        return [
+            p for p in self.calls.values()
+            if (p.call is not None and number in (p.call.to, p.call.from_))
+            or (p.referral is not None and number in (p.number, p.referral["from"]))
+        ]
 
     async def close(self) -> None:
         tasks = [p._task for p in self.calls.values() if p._task is not None and not p._task.done()]

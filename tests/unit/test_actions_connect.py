@@ -1,4 +1,4 @@
-"""calling.connect / disconnect, hold/unhold and refer on the ManualClock."""
+"""calling.connect / disconnect, hold/unhold on the ManualClock (refer: test_actions_refer.py)."""
 
 from __future__ import annotations
 
@@ -121,26 +121,3 @@ async def test_hold_unhold(world: World) -> None:
     await world.run(0)
     assert [e["state"] for e in world.sub.events("calling.call.hold")] == ["hold", "unhold"]
     assert [h["type"] for h in heard(phone)] == ["hold", "unhold"]
-
-
-async def test_refer_on_sip_calls_only(world: World) -> None:
-    _, cid = await world.answered_call()
-    target = {"type": "sip", "params": {"to": "sip:alice@example.com"}}
-    assert world.execute("calling.refer", {"call_id": cid, "device": target})["code"] == "400"
-    sip = world.network.originate(
-        project="p",
-        from_="sip:bob@pbx.test",
-        to="sip:office@relaybox.test",
-        script=[{"wait_for": "hangup"}],
-        context="office",
-    )
-    await world.run(0)
-    assert sip.call is not None
-    world.execute("calling.answer", {"call_id": sip.call.call_id})
-    assert world.execute("calling.refer", {"call_id": sip.call.call_id, "device": target})["code"] == "200"
-    await world.run(1)
-    refers = world.sub.events("calling.call.refer")
-    assert [r["state"] for r in refers] == ["inProgress", "success"]
-    assert refers[-1]["sip_refer_to"] == "sip:alice@example.com"
-    assert refers[-1]["sip_refer_response_code"] == "202" and refers[-1]["sip_notify_response_code"] == "200"
-    assert {"type": "refer", "to": "sip:alice@example.com"} in [e["heard"] for e in sip.transcript if "heard" in e]

@@ -103,8 +103,8 @@ async def test_hangup_finishes_the_play_before_the_call_ends(world: World) -> No
     assert kinds[-3:] == ["play:finished", "state:ending", "state:ended"], kinds
 
 
-async def test_audio_duration_from_the_probe_or_a_default(world: World) -> None:
-    _, cid = await world.answered_call()
+async def test_audio_duration_from_the_probe_and_unplayable_audio_fails(world: World) -> None:
+    phone, cid = await world.answered_call()
     world.durations["https://files.test/a.wav"] = 2.5
     world.execute(
         "calling.play",
@@ -114,11 +114,29 @@ async def test_audio_duration_from_the_probe_or_a_default(world: World) -> None:
         "calling.play",
         {"call_id": cid, "control_id": "b", "play": [{"type": "audio", "url": "https://nowhere.test/b.mp3"}]},
     )
-    await world.run(2.6)
+    await world.run(2.4)
+    assert [e["state"] for e in world.sub.of("a")] == ["playing"]
+    failed = world.sub.of("b")
+    assert [e["state"] for e in failed] == ["playing", "error"]
+    assert "nowhere.test" in failed[-1]["reason"]
+    await world.run(0.2)
     assert [e["state"] for e in world.sub.of("a")] == ["playing", "finished"]
-    assert [e["state"] for e in world.sub.of("b")] == ["playing"]
-    await world.run(2.5)
-    assert [e["state"] for e in world.sub.of("b")] == ["playing", "finished"]
+    # the call goes on: another play works
+    world.execute("calling.play", {"call_id": cid, "control_id": "c", "play": [{"type": "silence", "duration": 1}]})
+    await world.run(1.1)
+    assert [e["state"] for e in world.sub.of("c")] == ["playing", "finished"]
+    assert phone.call is not None and phone.call.state.value == "answered"
+
+
+async def test_a_prompt_skips_unplayable_audio(world: World) -> None:
+    _, cid = await world.answered_call([{"wait_for": "silence"}, {"press": "5"}])
+    world.execute("calling.play_and_collect", {
+        "call_id": cid, "control_id": "p", "collect": {"digits": {"max": 1}},
+        "play": [{"type": "audio", "url": "https://nowhere.test/q.mp3"}],
+    })
+    await world.run(1)
+    results = [e["result"] for e in world.sub.of("p")]
+    assert results == [{"type": "digit", "params": {"digits": "5", "terminator": ""}}]
 
 
 @pytest.mark.parametrize(

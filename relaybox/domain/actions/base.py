@@ -240,10 +240,10 @@ class MediaService:
         calling.end_hooks.append(self._call_ending)
 
     def handlers(self) -> dict[str, Callable[[Subscriber, dict[str, Any]], dict[str, Any]]]:
-        from relaybox.domain.actions import collect, connect, detect, digits, fax, play, record, tap
+        from relaybox.domain.actions import collect, connect, detect, digits, fax, play, record, refer, tap
 
         table: dict[str, Callable[[Subscriber, dict[str, Any]], dict[str, Any]]] = {}
-        for module in (play, collect, detect, digits, connect, record, tap, fax):
+        for module in (play, collect, detect, digits, connect, record, tap, fax, refer):
             table.update(module.handlers(self))
         return table
 

@@ -1,4 +1,4 @@
-"""Connect (bridge) a call to new legs, disconnect, hold/unhold and SIP REFER.
+"""Connect (bridge) a call to new legs, disconnect, hold/unhold (SIP REFER is in refer.py).
 
 Connect tries serial groups of devices rung in parallel. The new legs' state events carry `peer`
 and go out before `calling.call.connect` `connected` on the originating call (Py links the peer
@@ -13,11 +13,11 @@ import asyncio
 import uuid
 from typing import Any
 
-from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok
+from relaybox.domain.actions.base import CallMedia, MediaService, ok
 from relaybox.domain.actions.media import normalize_media
 from relaybox.domain.actions.play import Player
 from relaybox.domain.calls import Call, CallState
-from relaybox.domain.devices import is_sip_uri, normalize_device, normalize_groups
+from relaybox.domain.devices import normalize_groups
 from relaybox.domain.errors import RelayError, bad_request
 from relaybox.domain.routing import Subscriber
 
@@ -141,40 +141,6 @@ class Bridge:
             self._disconnected(end_peer=True)
 
 
-class ReferAction(Action):
-    """SIP REFER: `inProgress`, then `success` once the far end accepted and notified."""
-
-    event_type = "calling.call.refer"
-    SECONDS = 0.5
-
-    def __init__(self, media: CallMedia, control_id: str, params: dict[str, Any]) -> None:
-        super().__init__(media, control_id)
-        if self.call.device.get("type") != "sip":
-            raise bad_request("SIP REFER needs a SIP call; this call is a " + str(self.call.device.get("type")))
-        device = normalize_device(params.get("device"), "device")
-        if device["type"] != "sip" or not is_sip_uri(device["params"].get("to", "")):
-            raise bad_request("'device' must be {type: sip, params: {to: sip:user@host}}")
-        self.to = device["params"]["to"]
-
-    def refer_event(self, state: str, response: str = "", notify: str = "") -> None:
-        self.emit(
-            state=state, sip_refer_to=self.to, sip_refer_response_code=response, sip_notify_response_code=notify
-        )
-
-    def begin(self) -> None:
-        self.media.hear({"type": "refer", "to": self.to})
-        self.refer_event("inProgress", "202")
-        self.later(self.SECONDS, self._success)
-
-    def _success(self) -> None:
-        self.refer_event("success", "202", "200")
-        self.close()
-
-    def call_ending(self) -> None:
-        self.refer_event("cancel", "202", "487")
-        self.close()
-
-
 def handlers(service: MediaService) -> dict[str, Any]:
     def connect(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
         call = service.calling.command_target(sub, params)
@@ -223,13 +189,9 @@ def handlers(service: MediaService) -> dict[str, Any]:
 
         return handler
 
-    def refer(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
-        return service.start(sub, params, lambda media, cid: ReferAction(media, cid, params), "Starting SIP REFER")
-
     return {
         "calling.connect": connect,
         "calling.disconnect": disconnect,
         "calling.hold": hold("hold", "Call on hold"),
         "calling.unhold": hold("unhold", "Call off hold"),
-        "calling.refer": refer,
     }

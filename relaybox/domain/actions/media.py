@@ -2,7 +2,7 @@
 
 Durations are what the platform clock spends on an item: TTS is estimated from the text, silence and
 ringtones last as asked (a ringtone by default one cadence of its country), audio files last as long
-as the decoded file (see `audiofile.py`), or `DEFAULT_AUDIO_SECONDS` when it cannot be fetched.
+as the decoded file (fetched by the engine's probe; one that cannot be fetched or decoded fails the play).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from relaybox.domain.errors import bad_request
 
 TTS_CHARS_PER_SECOND = 15.0
-DEFAULT_AUDIO_SECONDS = 5.0
 MAX_SECONDS = 3600.0
 MAX_ITEMS = 100
 VOLUME_RANGE = (-40.0, 40.0)

@@ -13,7 +13,7 @@ from typing import Any
 
 from relaybox.clock import Timer
 from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
-from relaybox.domain.actions.media import DEFAULT_AUDIO_SECONDS, heard, known_duration, normalize_media, volume
+from relaybox.domain.actions.media import heard, known_duration, normalize_media, volume
 from relaybox.domain.errors import bad_request
 from relaybox.domain.routing import Subscriber
 
@@ -25,9 +25,10 @@ class Player:
 
     def __init__(
         self, media: CallMedia, items: list[dict[str, Any]], *, gain: float = 0.0, loop: int = 1,
-        on_done: Callable[[], None] | None = None,
+        on_done: Callable[[], None] | None = None, on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.media = media
+        self.on_error = on_error
         self.items = items
         self.gain = gain
         self.loops_left = loop  # 0 = until stopped
@@ -62,7 +63,6 @@ class Player:
         self._item_start = self.clock.now()
         self.media.hear(heard(item))
         seconds = known_duration(item)
-        self.media.playing(item, seconds)
         if seconds is None:
             url = item["params"]["url"]
             seconds = self.media.service.durations.get(url)
@@ -79,21 +79,36 @@ class Player:
             if len(durations) >= 10_000:
                 durations.clear()
             durations[url] = seconds
-        except Exception as exc:  # unreachable or undecodable: play it as a default-length clip
-            log.info("audio %s: cannot measure it (%s); playing %.0f s", url, exc, DEFAULT_AUDIO_SECONDS)
-            seconds = DEFAULT_AUDIO_SECONDS
+        except Exception as exc:  # unreachable or undecodable: the play fails (or, without on_error, skips it)
+            log.info("audio %s: cannot play it: %s", url, exc)
+            if not self.done and self.index == index:
+                self._item_start = self.clock.now()  # nothing of it was heard
+                if self.on_error is not None:
+                    self.stop()
+                    self.on_error(f"cannot play {url}: {exc}")
+                else:
+                    self._advance()
+            return
         if not self.done and self.index == index:
             self._run(seconds)
 
     def _run(self, seconds: float) -> None:
+        self.media.playing(self.items[self.index], seconds)
         self._remaining = seconds
         self._since = self.clock.now()
         if not self.paused:
             self._timer = self.clock.call_later(seconds, self._advance)
 
+    def current(self) -> dict[str, Any] | None:
+        """The item being played now, with the gain it plays at."""
+        if 0 <= self.index < len(self.items) and not self.done:
+            return {**self.items[self.index], "gain": self.gain}
+        return None
+
     def _log_item(self) -> None:
         if 0 <= self.index < len(self.items):
-            self.media.played.append((self.items[self.index], self._item_start, self.clock.now()))
+            item = {**self.items[self.index], "gain": self.gain}
+            self.media.played.append((item, self._item_start, self.clock.now()))
 
     def pause(self) -> None:
         if self.paused or self.done:
@@ -139,7 +154,9 @@ class PlayAction(Action):
         loop = params.get("loop", 1)
         if isinstance(loop, bool) or not isinstance(loop, int) or loop < 0:
             raise bad_request("'loop' must be a whole number of times (0 = until stopped)")
-        self.player = Player(media, items, gain=volume(params.get("volume")), loop=loop, on_done=self._played)
+        self.player = Player(
+            media, items, gain=volume(params.get("volume")), loop=loop, on_done=self._played, on_error=self._failed
+        )
 
     def begin(self) -> None:
         self.emit(state="playing")
@@ -149,6 +166,12 @@ class PlayAction(Action):
     def _played(self) -> None:
         self.emit(state="finished")
         self.close()
+
+    def _failed(self, reason: str) -> None:
+        """An audio file could not be fetched or decoded: the play ends in `error` (clients: not successful)."""
+        if not self.done:
+            self.emit(state="error", reason=reason)
+            self.close()
 
     def call_ending(self) -> None:
         self.player.stop()

@@ -35,15 +35,30 @@ PHONE_VOICE = "en-us"
 
 @dataclass(slots=True)
 class Segment:
-    """A sound on a track: speech (text, voice), a tone cadence, or one DTMF key."""
+    """A sound on a track: speech (text, voice), a tone cadence, one DTMF key, or an audio file (text = URL)."""
 
     start: float  # seconds from the start of the recording
     seconds: float
-    kind: str  # "speech" | "tone" | "dtmf"
+    kind: str  # "speech" | "tone" | "dtmf" | "audio"
     text: str = ""
     voice: str = ""
     freqs: tuple[float, ...] = ()
     cadence: tuple[tuple[float, float], ...] = ()
+    gain: float = 0.0  # dB (a play's volume)
+    offset: float = 0.0  # seconds into the sound where this segment starts (a play begun before a recording)
+
+
+def played_segment(item: dict[str, Any], at: float, seconds: float, offset: float = 0.0) -> Segment | None:
+    """The segment a played media item makes on the `listen` track (None for silence)."""
+    params, gain = item["params"], float(item.get("gain") or 0.0)
+    if item["type"] == "tts":
+        return Segment(at, seconds, "speech", params["text"], tts_voice(params), gain=gain, offset=offset)
+    if item["type"] == "ringtone":
+        cadence, freqs = RINGTONES[params["name"]]
+        return Segment(at, seconds, "tone", freqs=tuple(map(float, freqs)), cadence=cadence, gain=gain, offset=offset)
+    if item["type"] == "audio":
+        return Segment(at, seconds, "audio", params["url"], gain=gain, offset=offset)
+    return None
 
 
 @dataclass(slots=True)
@@ -178,7 +193,8 @@ class RecordAction(Action):
                     heard = True
                     last = max(last, end)
             for player in self.media.players:
-                if 0 <= player.index < len(player.items) and player.items[player.index]["type"] != "silence":
+                current = player.current()
+                if current is not None and current["type"] != "silence":
                     heard = active = True
                     last = now
         return heard, active, last
@@ -231,18 +247,16 @@ class RecordAction(Action):
             spec.listen.append(Segment(0.0, BEEP_SECONDS, "tone", freqs=(1000.0,), cadence=((BEEP_SECONDS, 0.0),)))
         played = list(self.media.played)
         for player in self.media.players:
-            if 0 <= player.index < len(player.items):
-                played.append((player.items[player.index], player._item_start, now))
+            current = player.current()
+            if current is not None:
+                played.append((current, player._item_start, now))
         for item, start, end in played:
             if end <= t0 or start >= now:
                 continue
             at, seconds = max(0.0, start - t0), min(end, now) - max(start, t0)
-            params = item["params"]
-            if item["type"] == "tts":
-                spec.listen.append(Segment(at, seconds, "speech", params["text"], tts_voice(params)))
-            elif item["type"] == "ringtone":
-                cadence, freqs = RINGTONES[params["name"]]
-                spec.listen.append(Segment(at, seconds, "tone", freqs=tuple(map(float, freqs)), cadence=cadence))
+            segment = played_segment(item, at, seconds, offset=max(0.0, t0 - start))
+            if segment is not None:
+                spec.listen.append(segment)
         return spec
 
 

@@ -10,8 +10,8 @@ import re
 from typing import Any, Protocol
 
 from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
-from relaybox.domain.actions.media import RINGTONES, known_duration
-from relaybox.domain.actions.record import PHONE_VOICE, Segment, tts_voice
+from relaybox.domain.actions.media import known_duration
+from relaybox.domain.actions.record import PHONE_VOICE, Segment, played_segment
 from relaybox.domain.errors import RelayError, bad_request
 from relaybox.domain.routing import Subscriber
 
@@ -122,13 +122,11 @@ class TapAction(Action):
     def on_play(self, item: dict[str, Any], seconds: float | None) -> None:
         if self.direction not in ("listen", "both"):
             return
-        params, now = item["params"], self.clock.now()
-        if item["type"] == "tts":
-            self.stream.add(now, Segment(0.0, seconds or 1.0, "speech", params["text"], tts_voice(params)))
-        elif item["type"] == "ringtone":
-            cadence, freqs = RINGTONES[params["name"]]
-            length = known_duration(item) or 1.0
-            self.stream.add(now, Segment(0.0, length, "tone", freqs=tuple(map(float, freqs)), cadence=cadence))
+        gain = next((p.gain for p in self.media.players if p.current() is not None
+                     and p.items[p.index] is item), 0.0)
+        segment = played_segment({**item, "gain": gain}, 0.0, seconds or known_duration(item) or 1.0)
+        if segment is not None:
+            self.stream.add(self.clock.now(), segment)
 
     def call_ending(self) -> None:
         self.stream.close()

@@ -107,6 +107,13 @@ const scenarios = {
     await until(a)
     out('FAX_ASYNC_STOPPED', a.completed, a.result.successful)
   },
+  async refer (call) {
+    const r = await call.refer({ to: process.env.REFER_TO, headers: [{ name: 'X-Transfer', value: 'yes' }] })
+    out('REFER', r.successful, r.referTo, r.referResponseCode, r.referNotifyCode)
+    const a = await call.referAsync({ to: process.env.REFER_BUSY })
+    await until(a)
+    out('REFER_ASYNC', a.completed, a.result.successful, a.result.referNotifyCode)
+  },
   async connect (call) {
     const c = await call.connect({ devices: [{ type: 'phone', to: '+15559990000', timeout: 1 }, [{ type: 'phone', to: PEER }]], ringback: { type: 'ringtone', name: 'us' } })
     out('CONNECT', c.successful, c.call ? c.call.id : null, c.call ? c.call.state : null)
@@ -129,7 +136,8 @@ client.on('signalwire.ready', async (client) => {
   started = true
   out('READY')
   try {
-    const { successful, call } = await client.calling.dial({ type: 'phone', from: FROM, to: TO })
+    const device = TO.startsWith('sip:') ? { type: 'sip', from: process.env.SIP_FROM || 'sip:app@relaybox.test', to: TO } : { type: 'phone', from: FROM, to: TO }
+    const { successful, call } = await client.calling.dial(device)
     out('DIAL', successful, call.id)
     if (successful) {
       await scenarios[SCENARIO](call)
