@@ -80,7 +80,7 @@ def build_record(name: str, uri: str, trigger: dict[str, Any], install: tuple[st
 
 @click.group()
 def workflow() -> None:
-    """Register device workflows (call, button and phrase triggers) on a running relaybox."""
+    """Register device workflows (call, button, phrase, http and timer triggers) on a running relaybox."""
 
 
 @workflow.group()
@@ -121,6 +121,63 @@ def create_button(trigger: str, **kw: Any) -> None:
 def create_phrase(phrases: tuple[str, ...], **kw: Any) -> None:
     """A workflow started by a spoken phrase."""
     _post(kw, {"on_phrases": [p.lower() for p in phrases]})
+
+
+@create.command("http")
+@click.option("--trigger", "-t", default="POST", show_default=True,
+              type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"]), help="HTTP method of the trigger.")
+@_create_options
+def create_http(trigger: str, **kw: Any) -> None:
+    """A workflow started over HTTP (`relaybox workflow trigger NAME --target ID`)."""
+    _post(kw, {"on_http": trigger})
+
+
+@create.command("timer")
+@click.option("--trigger", "-t", required=True, type=click.Choice(["immediately", "schedule", "repeat"]),
+              help="immediately: once, now; schedule: once at --start-time; repeat: by --frequency.")
+@click.option("--start-time", help="Local ISO time of the (first) run, e.g. 2026-02-05T15:00:00.")
+@click.option("--timezone", help="IANA time zone of --start-time/--until (default UTC).")
+@click.option("--frequency", type=click.Choice(["minutely", "hourly", "daily", "weekly", "monthly", "yearly"]))
+@click.option("--interval", type=click.IntRange(min=1), help="Every N frequency units.")
+@click.option("--count", type=click.IntRange(min=1), help="Number of runs in all.")
+@click.option("--until", help="Local ISO time after which it stops.")
+@click.option("--byweekday", multiple=True, type=click.IntRange(1, 7), help="Day 1 (Monday) to 7 (repeatable).")
+@_create_options
+def create_timer(trigger: str, start_time: str | None, timezone: str | None, frequency: str | None,
+                 interval: int | None, count: int | None, until: str | None, byweekday: tuple[int, ...],
+                 **kw: Any) -> None:
+    """A workflow started by a timer: once now, once at a time, or on a repeating schedule."""
+    if trigger == "immediately":
+        value: dict[str, Any] = {"start_time": "immediately"}
+    else:
+        if not start_time:
+            raise click.UsageError(f"--trigger {trigger} needs --start-time")
+        value = {"start_time": start_time}
+        if timezone:
+            value["timezone"] = timezone
+        if trigger == "schedule":
+            value["count"] = 1
+        else:
+            if not frequency:
+                raise click.UsageError("--trigger repeat needs --frequency")
+            value["frequency"] = frequency
+            value.update({k: v for k, v in (("interval", interval), ("count", count), ("until", until)) if v})
+            if byweekday:
+                value["byweekday"] = list(byweekday)
+    _post(kw, {"on_timer": value})
+
+
+@workflow.command("trigger")
+@click.argument("name")
+@click.option("--target", "-t", "targets", multiple=True, required=True, help="Device id or name (repeatable).")
+@click.option("--arg", "-a", "args", multiple=True, help="Action argument k=v (repeatable).")
+@client_options
+def trigger(name: str, targets: tuple[str, ...], args: tuple[str, ...], url: str, project: str | None,
+            token: str | None, data_dir: Path) -> None:
+    """Fire the HTTP trigger of workflow NAME on the target devices."""
+    body = {"action": "invoke", "action_args": _pairs(args, "arg"), "target_device_ids": list(targets)}
+    out = _call(url, project, token, data_dir, "POST", "/api/workflows/" + urllib.parse.quote(name, ""), body)
+    click.echo(f"{out['workflow']}: started {', '.join(out['instances'])}")
 
 
 @workflow.command("list")

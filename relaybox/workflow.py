@@ -441,6 +441,45 @@ class Relay:
     async def get_device_battery(self, target: Target, refresh: bool = False) -> int:
         return int(await self._device_info(target, "battery", refresh))
 
+    async def get_device_address(self, target: Target, refresh: bool = False) -> str:
+        return str(await self._device_info(target, "address", refresh))
+
+    async def get_device_latlong(self, target: Target, refresh: bool = False) -> list[float]:
+        return list(await self._device_info(target, "latlong", refresh))
+
+    async def get_device_indoor_location(self, target: Target, refresh: bool = False) -> str:
+        return str(await self._device_info(target, "indoor_location", refresh))
+
+    async def get_device_location_enabled(self, target: Target) -> bool:
+        return bool(await self._device_info(target, "location_enabled"))
+
+    async def get_user_profile(self, target: Target) -> str:
+        return str(await self._device_info(target, "username"))
+
+    async def set_user_profile(self, target: Target, username: str, force: bool = False) -> None:
+        await self._request("set_user_profile", target, username=username, force=force)
+
+    async def set_device_name(self, target: Target, name: str) -> None:
+        await self._request("set_device_info", target, field="label", value=name)
+
+    async def enable_home_channel(self, target: Target) -> None:
+        await self._request("set_home_channel_state", target, enabled=True)
+
+    async def disable_home_channel(self, target: Target) -> None:
+        await self._request("set_home_channel_state", target, enabled=False)
+
+    async def get_unread_inbox_size(self, target: Target) -> int:
+        return int((await self._request("inbox_count", target))["count"])
+
+    async def play_unread_inbox_messages(self, target: Target) -> None:
+        await self._request("play_inbox_messages", target)
+
+    async def restart_device(self, target: Target) -> None:
+        await self._request("device_power_off", target, restart=True)
+
+    async def power_down_device(self, target: Target) -> None:
+        await self._request("device_power_off", target, restart=False)
+
     async def set_channel(self, target: Target, channel_name: str, suppress_tts: bool = False,
                           disable_home_channel: bool = False) -> None:
         await self._request("set_channel", target, channel_name=channel_name, suppress_tts=suppress_tts,
@@ -482,6 +521,38 @@ class Relay:
 
     async def cancel_alert(self, target: Target, name: str) -> None:
         await self._notify("cancel", target, None, name, None)
+
+    async def cancel_broadcast(self, target: Target, name: str) -> None:
+        await self._notify("cancel", target, None, name, None)
+
+    async def notify(self, target: Target, originator: str, name: str, text: str,
+                     push_opts: dict[str, Any] | None = None) -> None:
+        await self._notify("notify", target, originator, name, text, push_opts)
+
+    async def cancel_notify(self, target: Target, name: str) -> None:
+        await self._notify("cancel", target, None, name, None)
+
+    # -- groups --------------------------------------------------------------------------------------
+
+    async def get_group_members(self, group_uri: str) -> list[str]:
+        reply = await self._request("group_query", None, group_uri=group_uri, query="list_members")
+        return list(reply["member_uris"])
+
+    async def is_group_member(self, group_name_uri: str, potential_member_name_uri: str) -> bool:
+        group, device = parse_group_name(group_name_uri), parse_device_name(potential_member_name_uri)
+        if group is None or device is None:
+            raise WorkflowException("is_group_member needs a group name URN and a device name URN")
+        reply = await self._request("group_query", None, group_uri=group_member(group, device), query="is_member")
+        return bool(reply["is_member"])
+
+    # -- incidents -----------------------------------------------------------------------------------
+
+    async def create_incident(self, originator_uri: str, itype: str) -> str:
+        reply = await self._request("create_incident", None, type=itype, originator_uri=originator_uri)
+        return str(reply["incident_id"])
+
+    async def resolve_incident(self, incident_id: str, reason: str) -> None:
+        await self._request("resolve_incident", None, incident_id=incident_id, reason=reason)
 
     # -- variables, timers, the rest -----------------------------------------------------------------
 

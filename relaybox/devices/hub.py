@@ -14,21 +14,31 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from relaybox.clock import Clock, Timer
+from relaybox.devices import schedule
 from relaybox.devices.builtin import BuiltinCallee, BuiltinCaller, MissedCalls, not_available
 from relaybox.devices.calls import RING_SECONDS, CallError, CallState, DeviceCall, DeviceCalls
+from relaybox.devices.groups import Group, Groups
 from relaybox.devices.model import ID_RE, NAME_RE, Device
+from relaybox.devices.notifications import Notices
 from relaybox.devices.registry import BUTTON_TRIGGERS, Registration, Registry
 from relaybox.devices.session import WorkflowLink, WorkflowSession
-from relaybox.protocol.workflow import device_name_urn
+from relaybox.protocol.workflow import ALL_DEVICES, Urn, device_name_urn, parse_urn
 
 log = logging.getLogger("relaybox.devices")
 
 Connector = Callable[[str, WorkflowSession], Awaitable[WorkflowLink | None]]
 CALL_COMMAND = re.compile(r"^\s*(?:call|dial|phone)\s+(.+?)\s*[.!?]?\s*$", re.IGNORECASE)
 TAPS = {1: "single", 2: "double", 3: "triple"}
+
+
+class DeviceStorage(Protocol):
+    def save_device(self, device_id: str, name: str, online: bool) -> None: ...
+    def delete_device(self, device_id: str) -> None: ...
+    def save_group(self, group_id: str, name: str, member_ids: list[str]) -> None: ...
+    def delete_group(self, group_id: str) -> None: ...
 
 
 class DeviceError(ValueError):
@@ -50,14 +60,21 @@ class _Listen:
 
 class DeviceHub:
     def __init__(
-        self, clock: Clock, registry: Registry, connector: Connector, ring_seconds: float = RING_SECONDS
+        self, clock: Clock, registry: Registry, connector: Connector, ring_seconds: float = RING_SECONDS,
+        storage: DeviceStorage | None = None,
     ) -> None:
         self.clock = clock
         self.registry = registry
         self.connector = connector
+        self.storage = storage
         self.devices: dict[str, Device] = {}
+        self.groups = Groups(storage)
+        registry.groups = self.groups
         self.calls = DeviceCalls(clock, ring_seconds)
         self.missed = MissedCalls(clock)
+        self.notices = Notices(clock)
+        self.timer_triggers: dict[str, Timer] = {}  # registration name -> its next occurrence
+        self.started = False
         self.focus: dict[str, WorkflowSession] = {}  # device name -> instance whose interaction it is on
         self.sessions: set[WorkflowSession] = set()
         self.listens: dict[str, _Listen] = {}
@@ -78,7 +95,36 @@ class DeviceHub:
             raise DeviceError(f"a device with id {device_id} exists", 409)
         device = Device(name, device_id, self.clock)
         self.devices[name] = device
+        self._save(device)
         return device
+
+    def load(self, records: list[dict[str, Any]], groups: list[dict[str, Any]]) -> None:
+        """Devices and groups kept from an earlier run (no transcript, no calls: a fresh boot)."""
+        for rec in records:
+            if rec["name"] not in self.devices and self.find_by_id(rec["id"]) is None:
+                device = Device(rec["name"], rec["id"], self.clock, online=bool(rec.get("online", True)))
+                self.devices[device.name] = device
+        for g in groups:
+            self.groups.load(g["id"], g["name"], [m for m in g["members"] if self.find_by_id(m) is not None])
+
+    def delete(self, device: Device) -> None:
+        if device.call_id is not None:
+            raise DeviceError(f"{device.name} is in a call", 409)
+        for session in list(self.sessions):
+            if session.device is device or any(i.device is device for i in session.interactions.values()):
+                session.end("device_deleted")
+        self.missed.forget(device)
+        self.notices.forget_device(device)
+        self.groups.forget_device(device)
+        if device.name in self.listens:
+            self._listen_done(device.name, "")
+        del self.devices[device.name]
+        if self.storage is not None:
+            self.storage.delete_device(device.id)
+
+    def _save(self, device: Device) -> None:
+        if self.storage is not None:
+            self.storage.save_device(device.id, device.name, device.online)
 
     def find(self, name: str) -> Device | None:
         device = self.devices.get(name)
@@ -98,7 +144,46 @@ class DeviceHub:
             self.focus[name] = self.focus.pop(device.name)
         device.name = name
         self.devices[name] = device
+        self._save(device)
         return True
+
+    # -- groups --------------------------------------------------------------------------------------
+
+    def find_group(self, name_or_id: str) -> Group | None:
+        return self.groups.find(name_or_id) or self.groups.find_by_id(name_or_id)
+
+    def members(self, group: Group) -> list[Device]:
+        return [d for m in group.members if (d := self.find_by_id(m)) is not None]
+
+    def group_of_urn(self, urn: Urn) -> Group | None:
+        return self.groups.find(urn.value) if urn.id_type == "name" else self.groups.find_by_id(urn.value)
+
+    def resolve(self, uri: str) -> list[Device]:
+        """The devices a device, group, group-member or all-devices URN names (DeviceError when none)."""
+        if uri == ALL_DEVICES:
+            return list(self.devices.values())
+        urn = parse_urn(uri)
+        if urn is None:
+            raise DeviceError("invalid_uri")
+        if urn.resource == "group":
+            group = self.group_of_urn(urn)
+            if group is None:
+                raise DeviceError("unknown_group")
+            if urn.device is None:
+                return self.members(group)
+            member = self._device_of(urn.device)
+            if member.id not in group.members:
+                raise DeviceError("not_a_group_member")
+            return [member]
+        if urn.resource != "device" or urn.id_type == "all":
+            raise DeviceError("invalid_target")
+        return [self._device_of(urn)]
+
+    def _device_of(self, urn: Urn) -> Device:
+        device = self.find(urn.value) if urn.id_type == "name" else self.find_by_id(urn.value)
+        if device is None:
+            raise DeviceError("unknown_device")
+        return device
 
     # -- what the user does --------------------------------------------------------------------------
 
@@ -108,6 +193,7 @@ class DeviceHub:
         if action.get("go_online") is True:
             device.note(did=action)
             device.online = True
+            self._save(device)
             return
         if action.get("go_offline") is True:
             device.note(did=action)
@@ -157,6 +243,8 @@ class DeviceHub:
             self.calls.answer(ringing, device)
         elif ringing is not None and taps == "double":
             self.calls.hangup(ringing, device)
+        elif taps == "single" and self.notices.ack(device):
+            pass
         elif device.name in self.focus:
             self._button_event(device, "action", taps)
         elif taps == "single" and self.missed.clear(device):
@@ -200,6 +288,7 @@ class DeviceHub:
 
     def _go_offline(self, device: Device) -> None:
         device.online = False
+        self._save(device)
         call = self.calls.get(device.call_id) if device.call_id else None
         if call is not None:
             self.calls.hangup(call, device, "hangup" if call.was_connected else "unavailable")
@@ -214,7 +303,12 @@ class DeviceHub:
         label = callee.name if callee else spoken
         reg = self.registry.call_workflow(device, "outbound")
         if reg is not None:
-            self._spawn(self._outbound_workflow(reg, device, label))
+            running = self._absorbing(reg, device, "on_call_request")
+            if running is not None:
+                uri = device_name_urn(label)
+                running.emit("call_start_request", uri=uri, destination=uri)
+            else:
+                self._spawn(self._outbound_workflow(reg, device, label))
             return
         if device.call_id is not None:
             device.say("You are already in a call")
@@ -236,8 +330,19 @@ class DeviceHub:
         reg = self.registry.call_workflow(callee, "inbound")
         if reg is None:
             self.calls.start(call, callee, BuiltinCallee(callee, self.missed))
+        elif (running := self._absorbing(reg, callee, "on_incoming_call")) is not None:
+            self.calls.start(call, callee, running)
         else:
             self._spawn(self._inbound_workflow(reg, call, callee))
+
+    def _absorbing(self, reg: Registration, device: Device, key: str) -> WorkflowSession | None:
+        """With `absorb_triggers`, the running instance of `reg` that takes this call event in: one started
+        on `device`, else one with an interaction on it."""
+        if key not in reg.absorbs:
+            return None
+        mine = [s for s in self.sessions if s.registration.name == reg.name and not s.ended]
+        return next((s for s in mine if s.device is device), None) or next(
+            (s for s in mine if any(i.device is device for i in s.interactions.values())), None)
 
     async def _inbound_workflow(self, reg: Registration, call: DeviceCall, callee: Device) -> None:
         trigger = {"type": "telephony", "args": {
@@ -264,6 +369,61 @@ class DeviceHub:
     async def _trigger(self, reg: Registration, device: Device, trigger: dict[str, Any]) -> None:
         if await self.launch(reg, device, trigger) is None:
             device.say(not_available(reg.name))
+
+    async def http_trigger(self, reg: Registration, devices: list[Device], args: dict[str, Any]) -> list[str]:
+        """An HTTP trigger: one instance per target device; the started instances' ids."""
+        out: list[str] = []
+        for device in devices:
+            trigger = {"type": "http", "args": {"source_uri": device_name_urn(device.name), "args": args}}
+            session = await self.launch(reg, device, trigger)
+            if session is not None:
+                out.append(session.id)
+        return out
+
+    # -- timer triggers ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Once the loop runs: schedule the timer triggers kept from an earlier run (not `immediately`)."""
+        self.started = True
+        for reg in self.registry.all():
+            if reg.trigger == "on_timer" and not schedule.is_immediate(reg.value):
+                self._schedule(reg)
+
+    def registered(self, reg: Registration) -> None:
+        """A registration was added or replaced: (re)arm its timer trigger."""
+        self.unregistered(reg.name)
+        if reg.trigger != "on_timer":
+            return
+        if schedule.is_immediate(reg.value):
+            self._fire_timer(reg)
+        else:
+            self._schedule(reg)
+
+    def unregistered(self, name: str) -> None:
+        timer = self.timer_triggers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _schedule(self, reg: Registration) -> None:
+        now = self.clock.timestamp()
+        nxt = next(schedule.occurrences(reg.value, now + 0.001), None)
+        if nxt is None:
+            return
+
+        def fire() -> None:
+            self.timer_triggers.pop(reg.name, None)
+            if self.registry.get(reg.name) is reg:
+                self._fire_timer(reg)
+                self._schedule(reg)
+
+        self.timer_triggers[reg.name] = self.clock.call_later(nxt - now, fire)
+
+    def _fire_timer(self, reg: Registration) -> None:
+        devices = [d for d in self.registry.installed(reg, list(self.devices.values())) if d.online]
+        log.info("timer trigger %s fires on %s", reg.name, ", ".join(d.name for d in devices) or "no device")
+        for device in devices:
+            trigger = {"type": "calendar", "args": {"source_uri": device_name_urn(device.name)}}
+            self._spawn(self._trigger(reg, device, trigger))
 
     async def launch(
         self, reg: Registration, device: Device, trigger: dict[str, Any],
@@ -329,6 +489,10 @@ class DeviceHub:
             session.end("shutdown")
         self.calls.end_all("hangup")
         self.missed.close()
+        self.notices.close()
+        for timer in self.timer_triggers.values():
+            timer.cancel()
+        self.timer_triggers.clear()
         for task in self._tasks:
             task.cancel()
 

@@ -12,8 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from relaybox.devices import schedule
+from relaybox.devices.groups import Group, Groups
 from relaybox.devices.model import Device
-from relaybox.protocol.workflow import ALL_DEVICES
+from relaybox.protocol.workflow import ALL_DEVICES, parse_urn
 
 TRIGGER_KEYS = frozenset(
     {
@@ -28,6 +30,8 @@ BUTTON_TRIGGERS = {
     "long": "action_button_long_press",
 }
 RECORD_FIELDS = frozenset({"name", "options", "config", "install", "install_rule", "workflow_id"})
+ABSORBABLE = frozenset({"on_call_request", "on_incoming_call"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
 class RegistrationError(ValueError):
@@ -45,10 +49,24 @@ class Registration:
     install_rule: str | None
     record: dict[str, Any] = field(repr=False, default_factory=dict)
 
-    def installed_on(self, device: Device) -> bool:
+    def installed_on(self, device: Device, groups: list[Group] | None = None) -> bool:
+        """On the device: by id or name, by `install_rule` all devices, or a group rule naming one of `groups`."""
         if self.install_rule == ALL_DEVICES:
             return True
+        if self.install_rule is not None and groups:
+            urn = parse_urn(self.install_rule)
+            if urn is not None and urn.resource == "group":
+                folded = urn.value.casefold()
+                return any((g.name.casefold() == folded) if urn.id_type == "name" else (g.id == urn.value)
+                           for g in groups)
         return device.id in self.install or device.name in self.install
+
+    @property
+    def absorbs(self) -> frozenset[str]:
+        """The call triggers a running instance takes in instead of a new instance starting."""
+        options = self.record.get("options")
+        raw = options.get("absorb_triggers") if isinstance(options, dict) else None
+        return frozenset(raw) if isinstance(raw, list) else frozenset()
 
     @property
     def phrases(self) -> list[str]:
@@ -96,6 +114,19 @@ def parse_record(raw: Any) -> Registration:
         raise RegistrationError(f"'{key}' must be a phrase or a list of phrases")
     if key == "on_button" and value not in BUTTON_TRIGGERS.values():
         raise RegistrationError(f"'on_button' must be one of {', '.join(BUTTON_TRIGGERS.values())}")
+    if key == "on_timer":
+        try:
+            schedule.validate(value)
+        except schedule.ScheduleError as exc:
+            raise RegistrationError(str(exc)) from None
+    if key == "on_http" and value not in HTTP_METHODS:
+        raise RegistrationError(f"'on_http' must be an HTTP method: {', '.join(sorted(HTTP_METHODS))}")
+    options = raw.get("options", {})
+    if not isinstance(options, dict):
+        raise RegistrationError("'options' must be an object")
+    absorb = options.get("absorb_triggers", [])
+    if not isinstance(absorb, list) or not set(absorb) <= ABSORBABLE:
+        raise RegistrationError("'options.absorb_triggers' must be a list of on_call_request, on_incoming_call")
     install = raw.get("install")
     rule = raw.get("install_rule")
     if (install is None) == (rule is None):
@@ -104,8 +135,10 @@ def parse_record(raw: Any) -> Registration:
         isinstance(install, list) and install and all(isinstance(i, str) and i for i in install)
     ):
         raise RegistrationError("'install' must be a non-empty list of device ids")
-    if rule is not None and not isinstance(rule, str):
-        raise RegistrationError("'install_rule' must be a string such as urn:relay-resource:all:device")
+    if rule is not None and not (isinstance(rule, str) and (rule == ALL_DEVICES or (
+            (urn := parse_urn(rule)) is not None and urn.resource == "group" and urn.device is None))):
+        raise RegistrationError("'install_rule' must be urn:relay-resource:all:device or a group URN "
+                                "(urn:relay-resource:name:group:NAME)")
     record = dict(raw)
     record["config"] = config
     record.setdefault("workflow_id", f"wf_{name}_{secrets.token_hex(4)}")
@@ -122,6 +155,7 @@ class Registry:
 
     def __init__(self, storage: WorkflowStorage | None = None, records: list[dict[str, Any]] | None = None) -> None:
         self.storage = storage
+        self.groups: Groups | None = None  # set by the hub: group install rules need it
         self._by_name: dict[str, Registration] = {}
         for record in records or []:
             try:
@@ -154,9 +188,14 @@ class Registry:
 
     def _matching(self, device: Device, key: str) -> list[Registration]:
         """Installed on `device` with trigger `key`; per-device installs before install-all, newest first."""
-        regs = [r for r in self._by_name.values() if r.trigger == key and r.installed_on(device)]
+        groups = self.groups.of(device) if self.groups is not None else []
+        regs = [r for r in self._by_name.values() if r.trigger == key and r.installed_on(device, groups)]
         regs.reverse()
         return sorted(regs, key=lambda r: r.install_rule is not None)
+
+    def installed(self, reg: Registration, devices: list[Device]) -> list[Device]:
+        """The devices among `devices` that `reg` is installed on."""
+        return [d for d in devices if reg.installed_on(d, self.groups.of(d) if self.groups is not None else [])]
 
     def call_workflow(self, device: Device, direction: str) -> Registration | None:
         regs = self._matching(device, "on_incoming_call" if direction == "inbound" else "on_call_request")

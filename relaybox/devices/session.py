@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from relaybox.clock import Timer
 from relaybox.devices.calls import CallError, DeviceCall
+from relaybox.devices.groups import Group, GroupError
 from relaybox.devices.model import ASSISTANT_CHANNEL, Device
+from relaybox.devices.notifications import KINDS
 from relaybox.devices.registry import Registration
 from relaybox.protocol import workflow as wire
 from relaybox.protocol.workflow import ProtocolError, Request
@@ -152,23 +154,23 @@ class WorkflowSession:
 
     # -- targets -------------------------------------------------------------------------------------
 
-    def _device(self, uri: str) -> Device:
+    def _devices(self, uri: str) -> list[Device]:
+        """What one target URN names: a device, an interaction's device(s), a group's members, all devices."""
         urn = wire.parse_urn(uri)
         if urn is None:
             raise RequestError("invalid_uri")
         if urn.resource == "interaction":
-            if urn.device is None:
-                ix = next((i for i in self.interactions.values() if i.name == urn.value), None)
-                if ix is None:
+            if urn.device is None:  # by name only: every device this instance has that interaction on
+                devices = [i.device for i in self.interactions.values() if i.name == urn.value]
+                if not devices:
                     raise RequestError("unknown_interaction")
-                return ix.device
-            urn = urn.device
-        if urn.resource != "device" or urn.id_type == "all":
-            raise RequestError("invalid_target")
-        device = self.hub.find(urn.value) if urn.id_type == "name" else self.hub.find_by_id(urn.value)
-        if device is None:
-            raise RequestError("unknown_device")
-        return device
+                return devices
+            uri = wire.device_name_urn(urn.device.value) if urn.device.id_type == "name" else \
+                wire.device_id_urn(urn.device.value)
+        try:
+            return self.hub.resolve(uri)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
 
     def _targets(self, req: Request) -> list[Device]:
         uris = req.targets
@@ -176,10 +178,9 @@ class WorkflowSession:
             raise RequestError("missing_target")
         out: list[Device] = []
         for uri in uris:
-            if uri == wire.ALL_DEVICES:
-                out.extend(self.hub.devices.values())
-            else:
-                out.append(self._device(uri))
+            out.extend(d for d in self._devices(uri) if d not in out)
+        if not out:
+            raise RequestError("no_devices_in_target")
         return out
 
     def _one_target(self, req: Request) -> Device:
@@ -479,18 +480,91 @@ class WorkflowSession:
         return {}, None
 
     def _rq_notification(self, req: Request) -> tuple[dict[str, Any], After]:
+        if not req.targets and req.body.get("target") is not None:  # Python/Go/Java repeat it in `target`
+            req = Request(req.name, req.id, {**req.body, "_target": req.body["target"]})
         devices = self._targets(req)
         kind = req.body.get("type")
-        if kind not in ("broadcast", "alert", "notify", "cancel"):
+        if kind not in (*KINDS, "cancel"):
             raise RequestError("invalid_notification_type")
+        name = req.body.get("name")
+        if not isinstance(name, str) or not name:
+            raise RequestError("missing_name")
+        if kind == "cancel":
+            def cancel() -> None:
+                self.hub.notices.cancel(self, name, devices)
+
+            return {}, cancel
         text = req.body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise RequestError("missing_text")
+        originator = req.body.get("originator")
+        if originator is not None and (not isinstance(originator, str) or wire.parse_urn(originator) is None):
+            raise RequestError("invalid_originator")
+        push = req.body.get("push_opts")
+        if push is not None and not isinstance(push, dict):
+            raise RequestError("invalid_push_opts")
 
-        def after() -> None:
-            if kind != "cancel" and isinstance(text, str):
-                for device in devices:
-                    device.say(text)
+        def send() -> None:
+            self.hub.notices.send(self, str(kind), name, text, originator, devices)
 
-        return {}, after
+        return {}, send
+
+    # -- groups --------------------------------------------------------------------------------------
+
+    def _group(self, uri: Any) -> Group:
+        urn = wire.parse_urn(uri) if isinstance(uri, str) else None
+        if urn is None or urn.resource != "group":
+            raise RequestError("invalid_group_uri")
+        group = self.hub.group_of_urn(urn)
+        if group is None:
+            raise RequestError("unknown_group")
+        return group
+
+    def _rq_group_query(self, req: Request) -> tuple[dict[str, Any], After]:
+        query = req.body.get("query")
+        uri = req.body.get("group_uri")
+        if query == "list_members":
+            group = self._group(uri)
+            return {"member_uris": [wire.device_name_urn(d.name) for d in self.hub.members(group)]}, None
+        if query == "is_member":
+            group = self._group(uri)
+            urn = wire.parse_urn(str(uri))
+            if urn is None or urn.device is None:
+                raise RequestError("missing_member")  # is_member asks with a group-member URN
+            member = self.hub.find(urn.device.value) if urn.device.id_type == "name" else \
+                self.hub.find_by_id(urn.device.value)
+            return {"is_member": member is not None and member.id in group.members}, None
+        raise RequestError("invalid_query")
+
+    def _rq_list_group_members(self, req: Request) -> tuple[dict[str, Any], After]:
+        name = req.body.get("group_name")
+        group = self.hub.groups.find(name) if isinstance(name, str) else None
+        if group is None:
+            raise RequestError("unknown_group")
+        return {"member_uris": [wire.device_name_urn(d.name) for d in self.hub.members(group)]}, None
+
+    def _rq_create_group(self, req: Request) -> tuple[dict[str, Any], After]:
+        members = self._targets(req) if req.targets else []
+        try:
+            group = self.hub.groups.create(req.body.get("name"), members)
+        except GroupError as exc:
+            raise RequestError("group_exists" if exc.status == 409 else "invalid_group_name") from None
+        return {"uri": wire.group_name_urn(group.name)}, None
+
+    def _rq_delete_group(self, req: Request) -> tuple[dict[str, Any], After]:
+        group = self._group(req.body.get("uri", req.body.get("group_uri")))
+        self.hub.groups.delete(group)
+        return {}, None
+
+    def _rq_add_group_members(self, req: Request) -> tuple[dict[str, Any], After]:
+        group = self._group(req.body.get("group_uri", req.body.get("uri")))
+        self.hub.groups.add_members(group, self._targets(req))
+        return {}, None
+
+    def _rq_remove_group_members(self, req: Request) -> tuple[dict[str, Any], After]:
+        group = self._group(req.body.get("group_uri", req.body.get("uri")))
+        self.hub.groups.remove_members(group, self._targets(req))
+        return {}, None
 
     # -- variables, timers, misc ---------------------------------------------------------------------
 
@@ -571,13 +645,35 @@ class WorkflowSession:
             raise RequestError("missing_incident_id")
         return {}, lambda: self.emit("incident", type="resolved", incident_id=incident, reason=reason)
 
-    def _rq_group_query(self, req: Request) -> tuple[dict[str, Any], After]:
-        query = req.body.get("query")
-        if query == "list_members":
-            return {"member_uris": []}, None
-        if query == "is_member":
-            return {"is_member": False}, None
-        raise RequestError("invalid_query")
+    def _rq_sms(self, req: Request) -> tuple[dict[str, Any], After]:
+        text, uri = req.body.get("text"), req.body.get("uri")
+        if not isinstance(text, str) or not isinstance(uri, str) or not uri:
+            raise RequestError("missing_text_or_uri")
+        return {"message_id": "msg-" + uuid.uuid4().hex[:12]}, None
+
+    def _rq_set_device_mode(self, req: Request) -> tuple[dict[str, Any], After]:
+        devices = self._targets(req)
+        mode = req.body.get("mode")
+        if mode not in ("panic", "alarm", "none"):
+            raise RequestError("invalid_mode")
+
+        def after() -> None:
+            for device in devices:
+                device.note(mode=mode)
+
+        return {}, after
+
+    def _rq_device_power_off(self, req: Request) -> tuple[dict[str, Any], After]:
+        devices = self._targets(req)
+        restart = req.body.get("restart") is True
+
+        def after() -> None:
+            for device in devices:
+                self.hub.act(device, {"go_offline": True})
+                if restart:
+                    self.hub.act(device, {"go_online": True})
+
+        return {}, after
 
 
 def _stringify(value: Any) -> str:

@@ -103,6 +103,10 @@ def device_id_urn(device_id: str) -> str:
     return f"{URN_PREFIX}:id:device:{urllib.parse.quote(device_id, safe='')}"
 
 
+def group_name_urn(name: str) -> str:
+    return f"{URN_PREFIX}:name:group:{urllib.parse.quote(name, safe='')}"
+
+
 def interaction_urn(name: str, device_name: str) -> str:
     """As the SDK parsers expect: both parts in `name` form, the device URN percent-encoded."""
     return (
