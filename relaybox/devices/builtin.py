@@ -45,6 +45,9 @@ class BuiltinCaller:
         else:  # rejected, no answer, offline, busy, unknown, workflow unreachable
             self.device.say(not_available(call.callee_label))
 
+    def call_released(self, call: DeviceCall, device: Device, reason: str, by: str | None) -> None:
+        pass  # only group-call members are released
+
 
 class BuiltinCallee:
     """The callee's side: ringer, vibration, green LED, "Call from Alice"; missed calls get reminders."""
@@ -72,6 +75,16 @@ class BuiltinCallee:
         elif call.end_reason == "rejected" and call.ended_by == self.device.name:
             self.device.say(f"Call from {call.caller.name} ignored")
         elif call.missed:
+            self.reminders.add(self.device, call.caller.name, call.start_time)
+
+    def call_released(self, call: DeviceCall, device: Device, reason: str, by: str | None) -> None:
+        """A group call stops ringing this member."""
+        self.device.set_led("off")
+        if reason == "answered_elsewhere":
+            self.device.say(f"Call from {call.caller.name} answered elsewhere")
+        elif reason == "rejected" and by == self.device.name:
+            self.device.say(f"Call from {call.caller.name} ignored")
+        elif reason in ("cancelled", "no_answer"):
             self.reminders.add(self.device, call.caller.name, call.start_time)
 
 

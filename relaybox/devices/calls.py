@@ -39,6 +39,8 @@ class CallSide(Protocol):
     def call_ringing(self, call: DeviceCall) -> None: ...  # caller: the far end rings
     def call_connected(self, call: DeviceCall) -> None: ...
     def call_ended(self, call: DeviceCall) -> None: ...  # disconnected (was connected) or failed
+    # a group call stops ringing `device`: declined by it, answered elsewhere, or ended before an answer
+    def call_released(self, call: DeviceCall, device: Device, reason: str, by: str | None) -> None: ...
 
 
 class CallError(Exception):
@@ -64,6 +66,8 @@ class DeviceCall:
     end_reason: str | None = None  # hangup | rejected | cancelled | no_answer | unavailable | error
     ended_by: str | None = None
     timer: Timer | None = field(default=None, repr=False)
+    group: str | None = None  # a group call: the group's name; `ringing` are the members it rings
+    ringing: list[tuple[Device, CallSide]] = field(default_factory=list, repr=False)
 
     @property
     def was_connected(self) -> bool:
@@ -72,14 +76,21 @@ class DeviceCall:
     @property
     def missed(self) -> bool:
         """The callee rang and nobody answered or rejected: the caller gave up or it timed out."""
-        return not self.was_connected and self.end_reason in ("cancelled", "no_answer") and self.callee is not None
+        return not self.was_connected and self.end_reason in ("cancelled", "no_answer") and (
+            self.callee is not None or self.group is not None)
+
+    def rings(self, device: Device) -> bool:
+        """`device` is being rung by this call (the callee, or a member of a ringing group call)."""
+        if self.state is not CallState.RINGING:
+            return False
+        return device is self.callee or any(d is device for d, _ in self.ringing)
 
     def side_of(self, device: Device) -> CallSide | None:
         if device is self.caller:
             return self.caller_side
         if device is self.callee:
             return self.callee_side
-        return None
+        return next((side for d, side in self.ringing if d is device), None)
 
     def other(self, device: Device) -> Device | None:
         return self.callee if device is self.caller else self.caller
@@ -121,7 +132,34 @@ class DeviceCalls:
         callee_side.call_received(call)
         call.caller_side.call_ringing(call)
 
+    def ring_group(self, call: DeviceCall, group: str, members: list[tuple[Device, CallSide]]) -> None:
+        """A group call: every online, free member rings; the first to answer takes the call."""
+        if call.state is not CallState.PLACING:
+            return
+        call.group = group
+        members = [(d, side) for d, side in members if d.online and d.call_id is None and d is not call.caller]
+        if not members:
+            self.fail(call, "unavailable")
+            return
+        call.ringing = members
+        call.state = CallState.RINGING
+        for device, _ in members:
+            device.call_id = call.call_id
+        call.timer = self.clock.call_later(self.ring_seconds, lambda: self._ring_timeout(call))
+        log.info("device call %s: ringing group %s (%s)", call.call_id, group, ", ".join(d.name for d, _ in members))
+        for _, side in members:
+            side.call_received(call)
+        call.caller_side.call_ringing(call)
+
     def answer(self, call: DeviceCall, device: Device) -> None:
+        if call.state is CallState.RINGING and call.ringing:
+            side = next((s for d, s in call.ringing if d is device), None)
+            if side is None:
+                raise CallError("not_the_callee")
+            call.callee, call.callee_side = device, side
+            others = [(d, s) for d, s in call.ringing if d is not device]
+            call.ringing = []
+            self._release(call, others, "answered_elsewhere")
         if device is not call.callee:
             raise CallError("not_the_callee")
         if call.state is not CallState.RINGING:
@@ -136,7 +174,15 @@ class DeviceCalls:
 
     def hangup(self, call: DeviceCall, device: Device, reason: str | None = None) -> None:
         """Either party ends the call: a hang-up when connected, a reject (callee) or cancel (caller) before."""
-        if device is not call.caller and device is not call.callee:
+        if call.state is CallState.RINGING and any(d is device for d, _ in call.ringing):
+            # one member of a group call declines; the others keep ringing
+            mine = [(d, s) for d, s in call.ringing if d is device]
+            call.ringing = [(d, s) for d, s in call.ringing if d is not device]
+            if call.ringing:
+                self._release(call, mine, "rejected", device.name)
+                return
+            call.ringing = mine
+        if device is not call.caller and device is not call.callee and not call.ringing:
             raise CallError("not_a_party")
         if call.state is CallState.ENDED:
             raise CallError("call_ended")
@@ -144,7 +190,7 @@ class DeviceCalls:
             if call.state is CallState.CONNECTED:
                 reason = "hangup"
             else:
-                reason = "rejected" if device is call.callee else "cancelled"
+                reason = "cancelled" if device is call.caller else "rejected"
         self._end(call, reason, device.name)
 
     def fail(self, call: DeviceCall, reason: str) -> None:
@@ -167,16 +213,26 @@ class DeviceCalls:
             call.timer.cancel()
             call.timer = None
 
+    def _release(self, call: DeviceCall, members: list[tuple[Device, CallSide]], reason: str,
+                 by: str | None = None) -> None:
+        """Group-call members that stop ringing while the call goes on (declined, or answered elsewhere)."""
+        for device, side in members:
+            if device.call_id == call.call_id:
+                device.call_id = None
+            side.call_released(call, device, reason, by)
+
     def _end(self, call: DeviceCall, reason: str, by: str | None) -> None:
         self._cancel_timer(call)
         call.state = CallState.ENDED
         call.end_time = self.clock.now()
         call.end_reason, call.ended_by = reason, by
         self.calls.pop(call.call_id, None)
-        for device in (call.caller, call.callee):
+        for device in (call.caller, call.callee, *(d for d, _ in call.ringing)):
             if device is not None and device.call_id == call.call_id:
                 device.call_id = None
         log.info("device call %s: ended (%s%s)", call.call_id, reason, f" by {by}" if by else "")
         if call.callee_side is not None:
             call.callee_side.call_ended(call)
+        for device, side in call.ringing:  # a group call nobody answered
+            side.call_released(call, device, reason, by)
         call.caller_side.call_ended(call)

@@ -232,8 +232,7 @@ class DeviceHub:
 
     def _incoming_builtin(self, device: Device) -> DeviceCall | None:
         call = self.calls.get(device.call_id) if device.call_id else None
-        if call and call.state is CallState.RINGING and call.callee is device \
-                and isinstance(call.callee_side, BuiltinCallee):
+        if call and call.rings(device) and isinstance(call.side_of(device), BuiltinCallee):
             return call
         return None
 
@@ -300,7 +299,8 @@ class DeviceHub:
     def call_command(self, device: Device, spoken: str) -> None:
         """'call Bob' on the Assistant: an outbound call workflow if one is installed, else built-in."""
         callee = self.find(spoken)
-        label = callee.name if callee else spoken
+        group = None if callee else self.groups.find(spoken)
+        label = callee.name if callee else group.name if group else spoken
         reg = self.registry.call_workflow(device, "outbound")
         if reg is not None:
             running = self._absorbing(reg, device, "on_call_request")
@@ -324,6 +324,10 @@ class DeviceHub:
         if call.state is not CallState.PLACING:
             return
         callee = self.find(call.callee_label)
+        group = self.groups.find(call.callee_label) if callee is None else None
+        if group is not None:  # a group call: every free member rings with the built-in experience
+            self.calls.ring_group(call, group.name, [(d, BuiltinCallee(d, self.missed)) for d in self.members(group)])
+            return
         if callee is None or not callee.online or callee.call_id is not None or callee is call.caller:
             self.calls.fail(call, "unavailable")
             return

@@ -319,6 +319,11 @@ class WorkflowSession:
         if not isinstance(uri, str) or not uri:
             raise RequestError("missing_uri")
         urn = wire.parse_urn(uri)
+        if urn is not None and urn.resource == "group" and urn.device is None:  # a group call
+            group = self.hub.group_of_urn(urn)
+            if group is None:
+                raise RequestError("unknown_group")
+            return group.name
         if urn is None or urn.resource != "device" or urn.id_type == "all":
             raise RequestError("invalid_uri")
         if urn.id_type == "id":
@@ -373,7 +378,8 @@ class WorkflowSession:
             "direction": "outbound" if me is call.caller else "inbound",
             "device_id": other.id if other else None,
             "device_name": other.name if other else call.callee_label,
-            "uri": wire.device_name_urn(other.name if other else call.callee_label),
+            "uri": wire.device_name_urn(other.name) if other else wire.group_name_urn(call.group) if call.group
+            else wire.device_name_urn(call.callee_label),
             "onnet": True,
             "start_time_epoch": int(epoch(call.start_time)),
         }
@@ -385,6 +391,14 @@ class WorkflowSession:
     def call_ringing(self, call: DeviceCall) -> None:
         self.emit("call_progressing", **self._call_fields(call), connect_time_epoch=None)
         self.emit("call_ringing", **self._call_fields(call))
+
+    def call_released(self, call: DeviceCall, device: Device, reason: str, by: str | None) -> None:
+        """This instance's device stops ringing in a group call that goes on without it."""
+        self.calls.pop(call.call_id, None)
+        device.set_led("off")
+        epoch = self.hub.clock.epoch
+        self.emit("call_failed", **self._call_fields(call), reason=reason, connect_time_epoch=None,
+                  end_time_epoch=int(epoch(self.hub.clock.now())))
 
     def call_connected(self, call: DeviceCall) -> None:
         assert call.connect_time is not None

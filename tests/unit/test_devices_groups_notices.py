@@ -377,3 +377,58 @@ async def test_power_off_and_restart(hub: DeviceHub) -> None:
     send(session, "set_device_mode", "m1", mode="loud", **target(CAROL))
     assert [m.get("error") for m in link.take()] == [None, None, "invalid_mode"]
     assert not hub.devices["Bob"].online and hub.devices["Carol"].online
+
+
+# -- group calls -------------------------------------------------------------------------------------
+
+
+def group_hub(hub: DeviceHub) -> None:
+    hub.groups.create("Front Desk", [hub.devices["Bob"], hub.devices["Carol"]])
+
+
+async def test_group_call_rings_every_member_first_answer_wins(hub: DeviceHub) -> None:
+    group_hub(hub)
+    hub.act(hub.devices["Alice"], {"speak": "call front desk"})
+    assert said(hub, "Alice") == ["Calling Front Desk"]
+    assert said(hub, "Bob") == ["Call from Alice"] and said(hub, "Carol") == ["Call from Alice"]
+    assert hub.devices["Bob"].led == hub.devices["Carol"].led == "green"
+    hub.act(hub.devices["Carol"], {"button": "talk", "taps": 1})
+    assert said(hub, "Bob")[-1] == "Call from Alice answered elsewhere"
+    assert hub.devices["Bob"].call_id is None and hub.devices["Bob"].led == "off"
+    assert hub.devices["Carol"].call_id == hub.devices["Alice"].call_id is not None
+    hub.act(hub.devices["Alice"], {"button": "assistant", "taps": 2})
+    assert said(hub, "Alice")[-1] == said(hub, "Carol")[-1] == "Call ended"
+    assert said(hub, "Bob")[-1] == "Call from Alice answered elsewhere"
+
+
+async def test_group_call_declines_and_misses(hub: DeviceHub, clock: ManualClock) -> None:
+    group_hub(hub)
+    hub.act(hub.devices["Alice"], {"speak": "call Front Desk"})
+    hub.act(hub.devices["Bob"], {"button": "talk", "taps": 2})
+    assert said(hub, "Bob")[-1] == "Call from Alice ignored"
+    assert hub.devices["Alice"].call_id is not None  # Carol still rings
+    hub.act(hub.devices["Carol"], {"button": "assistant", "taps": 2})
+    assert said(hub, "Carol")[-1] == "Call from Alice ignored"
+    assert said(hub, "Alice")[-1] == "Front Desk is not available"
+    # nobody answers: both members get the missed-call reminder
+    hub.act(hub.devices["Alice"], {"speak": "call Front Desk"})
+    await clock.advance(60)
+    reminder = "You missed a call from Alice 1 minute ago. Tap the Talk button to clear."
+    assert said(hub, "Bob")[-1] == reminder and said(hub, "Carol")[-1] == reminder
+    assert said(hub, "Alice")[-1] == "Front Desk is not available"
+
+
+async def test_workflow_places_a_group_call(hub: DeviceHub) -> None:
+    group_hub(hub)
+    session, link = session_on(hub)
+    send(session, "call", "c1", uri=DESK, **target(ALICE))
+    msgs = link.take()
+    assert msgs[0]["_type"] == "wf_api_call_response"
+    assert msgs[2]["_type"] == "wf_api_call_ringing_event" and msgs[2]["uri"] == DESK
+    assert msgs[2]["device_name"] == "Front Desk"
+    hub.act(hub.devices["Bob"], {"button": "talk", "taps": 1})
+    (connected,) = link.take()
+    assert connected["_type"] == "wf_api_call_connected_event" and connected["device_name"] == "Bob"
+    assert connected["uri"] == BOB
+    send(session, "call", "c2", uri="urn:relay-resource:name:group:Nope", **target(CAROL))
+    assert link.take() == [{"_type": "wf_api_error_response", "_id": "c2", "error": "unknown_group"}]
