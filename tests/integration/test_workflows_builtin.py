@@ -26,13 +26,13 @@ def create(box: Any, *names: str) -> None:
 def act(box: Any, name: str, **action: Any) -> dict[str, Any]:
     status, body = box.api("POST", f"/api/sandbox/devices/{name}/actions", action)
     assert status == 200, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def device(box: Any, name: str) -> dict[str, Any]:
     status, body = box.api("GET", f"/api/sandbox/devices/{name}")
     assert status == 200, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def log(box: Any, name: str) -> list[dict[str, Any]]:
