@@ -107,6 +107,79 @@ const scenarios = {
     await until(a)
     out('FAX_ASYNC_STOPPED', a.completed, a.result.successful)
   },
+  async twins (call) {
+    const p = await call.play({ media: [{ type: 'tts', params: { text: 'one' } }, { type: 'silence', params: { duration: 0.5 } }], volume: -6 })
+    out('PLAY_LIST', p.successful)
+    let a = await call.playAudioAsync({ url: AUDIO, volume: 3 })
+    await until(a)
+    out('PLAY_AUDIO_ASYNC', a.completed, a.result.successful)
+    a = await call.playSilenceAsync(0.5)
+    await until(a)
+    out('PLAY_SILENCE_ASYNC', a.completed, a.result.successful)
+    a = await call.playRingtoneAsync({ name: 'de', duration: 1 })
+    await until(a)
+    out('PLAY_RINGTONE_ASYNC', a.completed, a.result.successful)
+    const pr = await call.prompt({ type: 'digits', digits_max: 2 }, { type: 'tts', params: { text: 'pin please' } })
+    out('PROMPT_GENERIC', pr.successful, pr.result)
+    a = await call.promptAsync({ type: 'digits', digits_max: 1 }, { type: 'silence', params: { duration: 5 } })
+    await until(a)
+    out('PROMPT_GENERIC_ASYNC', a.completed, a.result.result)
+    a = await call.promptAudioAsync({ type: 'digits', digits_max: 1, url: AUDIO })
+    await until(a)
+    out('PROMPT_AUDIO_ASYNC', a.completed, a.result.result)
+    a = await call.promptTTSAsync({ type: 'speech', text: 'say something', end_silence_timeout: 0.5 })
+    await until(a)
+    out('PROMPT_TTS_ASYNC', a.completed, a.result.type, a.result.result)
+    await call.playTTSAsync({ text: 'go' })
+    const d = await call.detect({ type: 'digit', digits: '9' })
+    out('DETECT_GENERIC', d.successful, d.result)
+    await call.playTTSAsync({ text: 'go' })
+    a = await call.detectAsync({ type: 'digit', digits: '8', timeout: 2 })
+    await until(a)
+    out('DETECT_GENERIC_ASYNC', a.completed, a.result.result)
+    await call.playTTSAsync({ text: 'go' })
+    a = await call.detectFaxAsync({ tone: 'CED' })
+    await until(a)
+    out('DETECT_FAX_ASYNC', a.completed, a.result.result)
+    a = await call.faxSendAsync(process.env.DOC_URL, null, 'twins')
+    await until(a, 300)
+    out('FAX_SEND_ASYNC', a.completed, a.result.successful, a.result.pages)
+  },
+  async record_listen (call) {
+    const a = await call.recordAsync({ direction: 'listen', format: 'wav', end_silence_timeout: 1 })
+    const p = await call.playAudio(AUDIO)
+    await until(a, 200)
+    out('RECORD_LISTEN', p.successful && a.result.successful, a.result.url, a.result.duration, a.result.size)
+  },
+  async tap_block (call) {
+    const t = await call.tap({ audio_direction: 'speak', target_type: 'rtp', target_addr: '127.0.0.1', target_port: +process.env.TAP_PORT, target_ptime: 40, codec: 'PCMA' })
+    out('TAP_BLOCK', t.successful, t.sourceDevice.type, t.destinationDevice.params.ptime, call.state)
+  },
+  async bad (call) {
+    const attempt = async (label, promise) => {
+      try {
+        const r = await promise
+        out(label, r.successful !== undefined ? r.successful : (r.completed && r.result.successful))  // an Action: its result
+      } catch (e) { out(label, 'raised', e && e.name) }
+    }
+    const base = AUDIO.replace(/\/[^/]*$/, '')
+    await attempt('BAD_TYPE', call.play({ media: [{ type: 'video', params: { url: AUDIO } }] }))
+    await attempt('BAD_URL', call.playAudio('ftp://example.com/a.mp3'))
+    await attempt('MISSING_URL', call.playAudio(base + '/missing.mp3'))
+    await attempt('JUNK_AUDIO', call.playAudio(base + '/junk.mp3'))
+    await attempt('BAD_RINGTONE', call.playRingtone({ name: 'zz' }))
+    await attempt('BAD_VOLUME', call.playTTS({ text: 'too loud', volume: 41 }))
+    await attempt('BAD_PROMPT_TIMEOUT', call.promptTTS({ type: 'digits', text: 'x', digits_max: 1, initial_timeout: -1 }))
+    await attempt('BAD_RECORD_TIMEOUT', call.record({ end_silence_timeout: 99999 }))
+    await attempt('BAD_DIGITS', call.sendDigits('1!2'))
+    await attempt('BAD_TONE', call.detectFax({ tone: 'XYZ' }))
+    await attempt('BAD_TAP', call.tapAsync({ audio_direction: 'listen', target_type: 'rtp', target_addr: '127.0.0.1', target_port: 70000 }))
+    await attempt('STILL_PLAYS', call.playTTS({ text: 'still here' }))
+    const h = await call.hangup()
+    out('HANGUP', h.successful, h.reason)
+    await attempt('AFTER_END_PLAY', call.playTTS({ text: 'too late' }))
+    await attempt('AFTER_END_DIGITS', call.sendDigits('1'))
+  },
   async refer (call) {
     const r = await call.refer({ to: process.env.REFER_TO, headers: [{ name: 'X-Transfer', value: 'yes' }] })
     out('REFER', r.successful, r.referTo, r.referResponseCode, r.referNotifyCode)

@@ -164,6 +164,97 @@ async def scenario_fax(call):
     out("FAX_ASYNC_STOPPED", a.completed, a.result.successful)
 
 
+async def wait_done(action, tries=100):
+    for _ in range(tries):
+        if action.completed:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def scenario_twins(call):
+    """The generic methods and the async twins the other scenarios do not use."""
+    p = await call.play([{"type": "tts", "text": "one"}, {"type": "silence", "duration": 0.5}], volume=-6)
+    out("PLAY_LIST", p.successful)
+    a = await call.play_audio_async(AUDIO, volume=3)
+    await wait_done(a)
+    out("PLAY_AUDIO_ASYNC", a.completed, a.result.successful)
+    a = await call.play_silence_async(0.5)
+    await wait_done(a)
+    out("PLAY_SILENCE_ASYNC", a.completed, a.result.successful)
+    a = await call.play_ringtone_async(name="de", duration=1)
+    await wait_done(a)
+    out("PLAY_RINGTONE_ASYNC", a.completed, a.result.successful)
+    pr = await call.prompt("digits", [{"type": "tts", "text": "pin please"}], digits_max=2)
+    out("PROMPT_GENERIC", pr.successful, pr.result)
+    a = await call.prompt_async("digits", [{"type": "silence", "duration": 5}], digits_max=1)
+    await wait_done(a)
+    out("PROMPT_GENERIC_ASYNC", a.completed, a.result.result)
+    a = await call.prompt_audio_async("digits", AUDIO, digits_max=1)
+    await wait_done(a)
+    out("PROMPT_AUDIO_ASYNC", a.completed, a.result.result)
+    a = await call.prompt_tts_async("speech", "say something", end_silence_timeout=0.5)
+    await wait_done(a)
+    out("PROMPT_TTS_ASYNC", a.completed, a.result.prompt_type, a.result.result)
+    await call.play_tts_async(text="go")
+    d = await call.detect("digit", digits="9")
+    out("DETECT_GENERIC", d.successful, d.result)
+    await call.play_tts_async(text="go")
+    a = await call.detect_async("digit", digits="8", timeout=2)
+    await wait_done(a)
+    out("DETECT_GENERIC_ASYNC", a.completed, a.result.result)
+    await call.play_tts_async(text="go")
+    a = await call.detect_fax_async(tone="CED")
+    await wait_done(a)
+    out("DETECT_FAX_ASYNC", a.completed, a.result.result)
+    f = await call.fax_send_async(os.environ["DOC_URL"], header="twins")
+    await wait_done(f, 300)
+    out("FAX_SEND_ASYNC", f.completed, f.result.successful, f.result.pages)
+
+
+async def scenario_record_listen(call):
+    a = await call.record_async(direction="listen", record_format="wav", end_silence_timeout=1)
+    p = await call.play_audio(AUDIO)
+    await wait_done(a, 200)
+    out("RECORD_LISTEN", p.successful and a.result.successful, a.result.url, a.result.duration, a.result.size)
+
+
+async def scenario_tap_block(call):
+    t = await call.tap(audio_direction="speak", target_type="rtp", target_addr="127.0.0.1",
+                       target_port=int(os.environ["TAP_PORT"]), target_ptime=40, codec="PCMA")
+    out("TAP_BLOCK", t.successful, t.source_device["type"], t.destination_device["params"]["ptime"], call.state)
+
+
+async def attempt(label, coro):
+    try:
+        result = await coro
+        if hasattr(result, "successful"):
+            out(label, result.successful)
+        else:  # an Action: its result
+            out(label, result.completed and result.result.successful)
+    except Exception as exc:
+        out(label, "raised", type(exc).__name__)
+
+
+async def scenario_bad(call):
+    await attempt("BAD_TYPE", call.play([{"type": "video", "url": AUDIO}]))
+    await attempt("BAD_URL", call.play_audio("ftp://example.com/a.mp3"))
+    await attempt("MISSING_URL", call.play_audio(AUDIO.rsplit("/", 1)[0] + "/missing.mp3"))
+    await attempt("JUNK_AUDIO", call.play_audio(AUDIO.rsplit("/", 1)[0] + "/junk.mp3"))
+    await attempt("BAD_RINGTONE", call.play_ringtone(name="zz"))
+    await attempt("BAD_VOLUME", call.play_tts(text="too loud", volume=41))
+    await attempt("BAD_PROMPT_TIMEOUT", call.prompt_tts("digits", "x", digits_max=1, initial_timeout=-1))
+    await attempt("BAD_RECORD_TIMEOUT", call.record(end_silence_timeout=99999))
+    await attempt("BAD_DIGITS", call.send_digits("1!2"))
+    await attempt("BAD_TONE", call.detect_fax(tone="XYZ"))
+    await attempt("BAD_TAP", call.tap_async(audio_direction="listen", target_type="rtp", target_addr="127.0.0.1",
+                                            target_port=70000))
+    await attempt("STILL_PLAYS", call.play_tts(text="still here"))
+    h = await call.hangup()
+    out("HANGUP", h.successful, h.reason)
+    await attempt("AFTER_END_PLAY", call.play_tts(text="too late"))
+    await attempt("AFTER_END_DIGITS", call.send_digits("1"))
+
+
 SCENARIOS = {name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 kwargs = {}

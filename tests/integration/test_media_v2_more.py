@@ -1,0 +1,175 @@
+"""More call media with the official v2 clients (Python signalwire 2.1.1, Node @signalwire/node), unmodified:
+the generic methods and async twins test_media_v2.py leaves out, blocking tap (it returns when the call ends),
+bad input (the error the clients expect, the call and server going on), SIP REFER (Node only) against a
+sandbox SIP phone, and MP3 audio decoded into a recording. One server for the module."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_media_helpers import (
+    MediaFiles,
+    RtpReceiver,
+    fetch,
+    loud_fraction,
+    mp3_samples,
+    phone_heard,
+    shared_box,
+    wav_samples,
+)
+
+pytestmark = pytest.mark.official
+
+FLAVORS = ["v2_python", "v2_node"]
+ANSWER = [{"ring": 0.5}, {"answer": True}]
+
+
+@pytest.fixture(scope="module")
+def relaybox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from shared_box(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def files() -> Iterator[MediaFiles]:
+    served = MediaFiles()
+    yield served
+    served.close()
+
+
+def number(flavor: str, n: int) -> str:
+    return f"+1555{'7' if flavor == 'v2_python' else '8'}{n:06d}"
+
+
+def run(clients: Any, flavor: str, scenario: str, to: str, **env: str) -> Any:
+    result = clients.run(flavor, f"../media/{flavor}", env={"SCENARIO": scenario, "TO": to, **env}, timeout=60)
+    assert not result.timed_out, result.describe()
+    assert result.find(r"^DIAL True "), result.describe()
+    assert not result.find(r"^(ERROR|SCRIPT TIMEOUT)"), result.describe()
+    return result
+
+
+def line(result: Any, pattern: str) -> Any:
+    m = result.find(pattern)
+    assert m, f"no line matching {pattern!r}\n" + result.describe()
+    return m
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_generic_methods_and_async_twins(relaybox: Any, clients: Any, flavor: str, files: MediaFiles) -> None:
+    to = number(flavor, 1)
+    relaybox.set_phone(to, [
+        *ANSWER,
+        {"wait_for": "prompt"}, {"wait": 0.3}, {"press": "12"},
+        {"wait_for": "prompt"}, {"wait": 0.3}, {"press": "3"},
+        {"wait_for": "prompt"}, {"wait": 0.3}, {"press": "4"},
+        {"wait_for": "prompt"}, {"wait": 0.3}, {"say": "yes"},
+        {"wait_for": "play"}, {"wait": 1}, {"press": "9"},
+        {"wait_for": "play"}, {"wait": 1}, {"press": "8"},
+        {"wait_for": "play"}, {"fax": {"pages": 1}},
+    ])
+    doc = files.url("/doc.pdf")
+    result = run(clients, flavor, "twins", to, AUDIO_URL=files.url("/tone.wav"), DOC_URL=doc)
+    line(result, r"^PLAY_LIST True$")
+    line(result, r"^PLAY_AUDIO_ASYNC True True$")
+    line(result, r"^PLAY_SILENCE_ASYNC True True$")
+    line(result, r"^PLAY_RINGTONE_ASYNC True True$")
+    line(result, r"^PROMPT_GENERIC True 12$")
+    line(result, r"^PROMPT_GENERIC_ASYNC True 3$")
+    line(result, r"^PROMPT_AUDIO_ASYNC True 4$")
+    line(result, r"^PROMPT_TTS_ASYNC True speech yes$")
+    line(result, r"^DETECT_GENERIC True 9$")
+    line(result, r"^DETECT_GENERIC_ASYNC True 8$")
+    line(result, r"^DETECT_FAX_ASYNC True CED$")
+    line(result, r"^FAX_SEND_ASYNC True True 3$")
+    line(result, r"^HANGUP True hangup$")
+    _, heard = phone_heard(relaybox, to)
+    for entry in ({"type": "tts", "text": "one"}, {"type": "silence", "duration": 0.5},
+                  {"type": "audio", "url": files.url("/tone.wav")}, {"type": "ringtone", "name": "de", "duration": 1},
+                  {"type": "tts", "text": "pin please"}, {"type": "tts", "text": "say something"},
+                  {"type": "fax", "pages": 3}):
+        assert entry in heard, (entry, heard)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_blocking_tap_returns_when_the_call_ends(relaybox: Any, clients: Any, flavor: str) -> None:
+    to = number(flavor, 2)
+    relaybox.set_phone(to, [*ANSWER, {"wait": 0.5}, {"say": "the phone talks into the tap"}, {"wait": 0.5},
+                            {"hangup": True}])
+    rtp = RtpReceiver()
+    try:
+        result = run(clients, flavor, "tap_block", to, TAP_PORT=str(rtp.port))
+    finally:
+        rtp.close()
+    line(result, r"^TAP_BLOCK True rtp 40 (ended|ending)$")
+    assert len(rtp.packets) > 20
+    assert all(h[1] & 0x7F == 8 and len(p) == 12 + 320 for h, p in zip(rtp.headers(), rtp.packets, strict=True))
+    assert loud_fraction(rtp.pcm("PCMA")) > 0.1  # what the phone said (direction speak), decoded
+    call, _ = phone_heard(relaybox, to)
+    assert call["end_reason"] == "hangup"
+
+
+BAD = ("BAD_TYPE", "BAD_URL", "MISSING_URL", "JUNK_AUDIO", "BAD_RINGTONE", "BAD_VOLUME", "BAD_PROMPT_TIMEOUT",
+       "BAD_RECORD_TIMEOUT", "BAD_DIGITS", "BAD_TONE", "BAD_TAP", "AFTER_END_PLAY", "AFTER_END_DIGITS")
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_bad_input_fails_the_action_and_the_call_goes_on(
+    relaybox: Any, clients: Any, flavor: str, files: MediaFiles
+) -> None:
+    to = number(flavor, 3)
+    relaybox.set_phone(to, ANSWER)
+    result = run(clients, flavor, "bad", to, AUDIO_URL=files.url("/tone.wav"))
+    for label in BAD:
+        line(result, rf"^{label} False$")  # successful false, never an exception or a hang
+    line(result, r"^STILL_PLAYS True$")
+    line(result, r"^HANGUP True hangup$")
+    call, heard = phone_heard(relaybox, to)
+    assert call["end_reason"] == "hangup"
+    # malformed media never reached the phone; the unfetchable files were attempted (heard) and failed
+    assert {"type": "tts", "text": "still here"} in heard
+    assert not any(h.get("text") in ("too loud", "too late") or h.get("name") == "zz" for h in heard)
+    assert {"type": "audio", "url": files.url("/missing.mp3")} in heard
+    assert relaybox.api("GET", "/api/health")[0] == 200
+
+
+def test_refer_with_node(relaybox: Any, clients: Any) -> None:
+    """A SIP call to an unregistered URI reaches a sandbox SIP phone; REFER makes it call the target."""
+    phone, target, busy = "sip:transferee@sandbox.test", "sip:alice@elsewhere.test", "sip:busy@elsewhere.test"
+    relaybox.set_phone(phone, ANSWER)
+    relaybox.set_phone(busy, [{"ring": 0.5}, {"reject": "busy"}])
+    result = run(clients, "v2_node", "refer", phone, REFER_TO=target, REFER_BUSY=busy)
+    line(result, rf"^REFER True {target} 202 200$")
+    line(result, r"^REFER_ASYNC True False 486$")
+    line(result, r"^HANGUP True hangup$")
+    mine = [c for c in relaybox.sandbox_calls(phone) if c["to"] == phone]  # its own call, not those it placed
+    assert len(mine) == 1
+    call = relaybox.wait_sandbox_ended(mine[0]["id"])
+    heard = [e["heard"] for e in call["transcript"] if "heard" in e]
+    assert {"type": "refer", "to": target} in heard and {"type": "refer", "to": busy} in heard
+    calls = relaybox.sandbox_calls(target)
+    assert len(calls) == 1 and calls[0]["from"] == phone and calls[0]["to"] == target
+    assert calls[0]["headers"] == [{"name": "X-Transfer", "value": "yes"}]
+    assert relaybox.sandbox_calls(busy)[0]["end_reason"] == "busy"
+    assert urllib.parse.quote(target, safe="")  # the sandbox paths take URL-encoded sip: URIs
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_mp3_audio_is_decoded_into_the_recording(relaybox: Any, clients: Any, flavor: str, files: MediaFiles) -> None:
+    """record(direction=listen) while an MP3 plays: the file carries the tone, as long as the MP3 played."""
+    to = number(flavor, 4)
+    relaybox.set_phone(to, ANSWER)
+    result = run(clients, flavor, "record_listen", to, AUDIO_URL=files.url("/tone.mp3"))
+    m = line(result, r"^RECORD_LISTEN True (http://\S+\.(wav|mp3)) ([\d.]+) (\d+)$")
+    status, data = fetch(m.group(1))
+    assert status == 200 and len(data) == int(m.group(4))
+    seconds, samples = wav_samples(data) if m.group(2) == "wav" else mp3_samples(data)
+    assert abs(seconds - float(m.group(3))) <= 0.05 * seconds
+    # the tone is in the file for as long as the 2 s MP3 played, then the 1 s end-silence timeout
+    loud = [i for i, s in enumerate(samples) if abs(s) > 2000]
+    assert loud, "the recording is silent"
+    span = (loud[-1] - loud[0]) / 8000
+    assert abs(span - 2.0) <= 0.05 * 2.0, span
+    assert 2.9 < seconds < 3.5, seconds
