@@ -16,6 +16,7 @@ from relaybox.api import devices_rest, media_http
 from relaybox.api.http import auth_middleware
 from relaybox.api.messaging_rest import MessagingApi
 from relaybox.api.rest import RestApi
+from relaybox.api.sip_rest import SipApi
 from relaybox.clock import Clock
 from relaybox.domain.actions import MediaService
 from relaybox.domain.calling import Calling
@@ -28,10 +29,12 @@ from relaybox.engines.faxdoc import FaxDocuments
 from relaybox.engines.handsets import Handsets
 from relaybox.engines.rtp import Tapper
 from relaybox.engines.sandbox import VirtualNetwork
+from relaybox.engines.sip import RoutingNetwork, SipEngine
 from relaybox.gateway.gateway import Gateway
 from relaybox.gateway.ws import serve_websocket
 from relaybox.storage.db import FLUSH_SECONDS, Store
 from relaybox.storage.messages import MessageStore
+from relaybox.storage.sip import SipStore
 
 log = logging.getLogger("relaybox")
 
@@ -44,6 +47,9 @@ class Settings:
     project: str | None = None
     token: str | None = None
     speed: float = 1.0
+    sip_host: str | None = None  # None: the same address as `host`
+    sip_port: int | None = None  # None: 5060 if free (a warning otherwise); 0: any free port
+    sip: bool = True
 
 
 class RelayBox:
@@ -62,6 +68,15 @@ class RelayBox:
             clock=self.clock, router=self.router, network=self.network, history=self.store, node_id=self.node_id
         )
         self.network.calling = self.calling
+        self.sip_store = SipStore(self.store)
+        self.sip: SipEngine | None = None
+        if settings.sip:
+            self.sip = SipEngine(
+                host=settings.sip_host or settings.host, port=5060 if settings.sip_port is None else settings.sip_port,
+                calling=self.calling, numbers=self.store, store=self.sip_store, project=lambda: self.project,
+            )
+        self.routing = RoutingNetwork(self.sip, self.network)
+        self.calling.network = self.routing
         self.platform = Platform(self.router, self.calling)
         self.recordings_dir = Path(settings.data_dir) / "recordings"
         audio_files = AudioFiles()  # audio media fetched and decoded once, for play timing, recordings and taps
@@ -104,6 +119,7 @@ class RelayBox:
         RestApi(self).add_routes(app)
         MessagingApi(self).add_routes(app)
         devices_rest.add_routes(app, self.devices)
+        SipApi(self.sip_store, lambda: self.sip).add_routes(app)
         media_http.add_routes(app, Path(self.settings.data_dir))
 
         async def root(request: web.Request) -> web.StreamResponse:
@@ -125,6 +141,20 @@ class RelayBox:
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+        await self._start_sip()
+
+    async def _start_sip(self) -> None:
+        if self.sip is None:
+            return
+        try:
+            await self.sip.start()
+        except OSError as exc:
+            if self.settings.sip_port is not None:
+                raise OSError(exc.errno, f"SIP port {self.sip.host}:{self.sip.port}: {exc.strerror or exc}") from None
+            log.warning("SIP disabled: cannot listen on %s:%d (%s); pass --sip-port", self.sip.host, self.sip.port,
+                        exc.strerror or exc)
+            await self.sip.close()
+            self.sip = self.routing.sip = None
 
     @property
     def bound_port(self) -> int:
@@ -149,6 +179,8 @@ class RelayBox:
         self.devices.close()
         await asyncio.sleep(0.1)  # let the writers send the last events and close frames
         await self._connector.close()
+        if self.sip is not None:
+            await self.sip.close()
         await self.network.close()
         if self._flusher is not None:
             self._flusher.cancel()

@@ -17,6 +17,7 @@ import click
 
 from relaybox import __version__
 from relaybox.cli_client import client_options, credentials, request
+from relaybox.cli_sip import sip_users, trunks
 from relaybox.cli_workflow import workflow
 
 
@@ -36,8 +37,12 @@ def main() -> None:
               help="Run the sandbox clock this many times faster than real time.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.option("--sip-host", envvar="RELAYBOX_SIP_HOST", default=None, help="Address for SIP and RTP (default: --host).")
+@click.option("--sip-port", envvar="RELAYBOX_SIP_PORT", default=None, type=click.IntRange(0, 65535),
+              help="SIP port, UDP and TCP (default 5060, skipped with a warning if busy; 0: any free port).")
+@click.option("--no-sip", is_flag=True, help="Do not listen for SIP.")
 def serve(host: str, port: int, data_dir: Path, project: str | None, token: str | None, speed: float,
-          log_level: str) -> None:
+          log_level: str, sip_host: str | None = None, sip_port: int | None = None, no_sip: bool = False) -> None:
     """Run the platform: RELAY WebSocket on /, REST under /api/."""
     from relaybox.app import RelayBox, Settings
 
@@ -47,6 +52,7 @@ def serve(host: str, port: int, data_dir: Path, project: str | None, token: str 
     if bool(project) != bool(token):
         raise click.UsageError("--project and --token go together (or set both RELAYBOX_PROJECT and RELAYBOX_TOKEN)")
     settings = Settings(host=host, port=port, data_dir=data_dir, project=project, token=token, speed=speed)
+    settings.sip_host, settings.sip_port, settings.sip = sip_host, sip_port, not no_sip
     try:
         import uvloop
 
@@ -72,6 +78,8 @@ async def _serve(box: Any) -> None:
     click.echo(f"  project: {box.project}", err=True)
     click.echo(f"  token:   {box.token}", err=True)
     click.echo(f"  data dir: {box.settings.data_dir}   speed: {box.clock.speed:g}x", err=True)
+    if getattr(box, "sip", None) is not None:
+        click.echo(f"  SIP: {box.sip.host}:{box.sip.port} (UDP, TCP)", err=True)
     await stop.wait()
     await box.stop()
 
@@ -129,6 +137,8 @@ def calls(number: str | None, limit: int, url: str, project: str | None, token: 
 
 
 main.add_command(workflow)
+main.add_command(trunks)
+main.add_command(sip_users)
 
 if __name__ == "__main__":
     main(prog_name=os.path.basename(sys.argv[0]))

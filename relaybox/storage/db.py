@@ -48,6 +48,16 @@ CREATE TABLE IF NOT EXISTS calls (
     ended_at REAL
 );
 CREATE INDEX IF NOT EXISTS calls_created ON calls (created_at);
+CREATE TABLE IF NOT EXISTS sip_users (
+    username TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sip_trunks (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 FLUSH_SECONDS = 0.5

@@ -1,0 +1,148 @@
+"""SIP users (registrar credentials) and SIP trunks, stored in the `sip_users` / `sip_trunks` tables.
+
+User passwords are kept only as digest HA1 hashes (per algorithm, for the realm); a trunk's password
+is kept as given because relaybox must answer the trunk's digest challenges with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from relaybox.sip.auth import ALGORITHMS, ha1
+from relaybox.sip.message import SipParseError, SipUri, parse_uri
+from relaybox.storage.db import Store
+
+USERNAME = re.compile(r"^[A-Za-z0-9._~+-]{1,64}$")
+TRUNK_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+PREFIX = re.compile(r"^\+\d{0,14}$")
+
+
+class SipConfigError(ValueError):
+    """Bad user or trunk settings; the message says which field and why."""
+
+
+@dataclass(slots=True)
+class SipUser:
+    username: str
+    ha1: dict[str, str]  # algorithm -> HA1 for the realm
+    realm: str
+    created_at: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {"username": self.username, "realm": self.realm, "created_at": self.created_at}
+
+
+@dataclass(slots=True)
+class Trunk:
+    name: str
+    uri: str
+    username: str | None = None
+    password: str | None = None
+    prefixes: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+
+    @property
+    def target(self) -> SipUri:
+        return parse_uri(self.uri)
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "uri": self.uri, "username": self.username,
+                "has_password": bool(self.password), "prefixes": list(self.prefixes),
+                "created_at": self.created_at}
+
+
+def check_trunk(name: Any, uri: Any, username: Any, password: Any, prefixes: Any) -> Trunk:
+    if not isinstance(name, str) or not TRUNK_NAME.match(name):
+        raise SipConfigError("'name' must be 1-64 letters, digits, '.', '_' or '-'")
+    if not isinstance(uri, str):
+        raise SipConfigError("'uri' must be a sip: URI such as sip:carrier.example.com:5060")
+    try:
+        parsed = parse_uri(uri)
+    except SipParseError as exc:
+        raise SipConfigError(f"'uri' must be a sip: URI such as sip:carrier.example.com:5060 ({exc})") from None
+    if parsed.scheme != "sip":
+        raise SipConfigError("'uri': only sip: (UDP/TCP) trunks are supported, not sips:")
+    if parsed.transport not in ("udp", "tcp"):
+        raise SipConfigError(f"'uri': transport must be udp or tcp, got {parsed.transport}")
+    for key, value in (("username", username), ("password", password)):
+        if value is not None and (not isinstance(value, str) or not value or len(value) > 128):
+            raise SipConfigError(f"'{key}' must be a non-empty string of at most 128 characters")
+    if (username is None) != (password is None):
+        raise SipConfigError("'username' and 'password' go together")
+    if prefixes is None:
+        prefixes = []
+    if not isinstance(prefixes, list) or not all(isinstance(p, str) and PREFIX.match(p) for p in prefixes):
+        raise SipConfigError("'prefixes' must be a list of E.164 prefixes such as \"+44\" (\"+\" for all numbers)")
+    return Trunk(name, uri, username, password, sorted(set(prefixes)), time.time())
+
+
+class SipStore:
+    """SIP users and trunks: cached in memory, written through to SQLite."""
+
+    def __init__(self, store: Store, realm: str = "relaybox") -> None:
+        self.store = store
+        self.realm = realm
+        self.users: dict[str, SipUser] = {}
+        self.trunks: dict[str, Trunk] = {}
+        with store._lock:
+            for (record,) in store._db.execute("SELECT record FROM sip_users"):
+                data = json.loads(record)
+                self.users[data["username"]] = SipUser(**data)
+            for (record,) in store._db.execute("SELECT record FROM sip_trunks ORDER BY created_at"):
+                data = json.loads(record)
+                self.trunks[data["name"]] = Trunk(**data)
+
+    # -- users ------------------------------------------------------------------------------------
+
+    def add_user(self, username: Any, password: Any) -> SipUser:
+        if not isinstance(username, str) or not USERNAME.match(username):
+            raise SipConfigError("'username' must be 1-64 letters, digits or . _ ~ + -")
+        if not isinstance(password, str) or not 4 <= len(password) <= 128:
+            raise SipConfigError("'password' must be a string of 4 to 128 characters")
+        user = SipUser(username, {a: ha1(username, self.realm, password, a) for a in ALGORITHMS}, self.realm,
+                       time.time())
+        self.store._write(
+            "INSERT INTO sip_users VALUES (?, ?, ?) ON CONFLICT(username) DO UPDATE SET record = excluded.record",
+            (username, json.dumps(asdict(user)), user.created_at),
+        )
+        self.users[username] = user
+        return user
+
+    def delete_user(self, username: str) -> bool:
+        existed = self.users.pop(username, None) is not None
+        self.store._write("DELETE FROM sip_users WHERE username = ?", (username,))
+        return existed
+
+    def ha1_for(self, username: str) -> dict[str, str] | None:
+        user = self.users.get(username)
+        if user is None or user.realm != self.realm:
+            return None
+        return user.ha1
+
+    # -- trunks -----------------------------------------------------------------------------------
+
+    def add_trunk(self, trunk: Trunk) -> Trunk:
+        self.store._write(
+            "INSERT INTO sip_trunks VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET record = excluded.record",
+            (trunk.name, json.dumps(asdict(trunk)), trunk.created_at),
+        )
+        self.trunks[trunk.name] = trunk
+        return trunk
+
+    def delete_trunk(self, name: str) -> bool:
+        existed = self.trunks.pop(name, None) is not None
+        self.store._write("DELETE FROM sip_trunks WHERE name = ?", (name,))
+        return existed
+
+    def trunk_for_number(self, number: str) -> Trunk | None:
+        """The trunk with the longest prefix matching NUMBER (E.164)."""
+        best: tuple[int, Trunk] | None = None
+        for trunk in self.trunks.values():
+            for prefix in trunk.prefixes:
+                if number.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), trunk)
+        return best[1] if best else None
