@@ -1,11 +1,14 @@
 """Call media actions with the official v4 Python client (signalwire-sdk), unmodified: play, play_and_collect,
-collect, detect, send_digits, connect/disconnect and hold/unhold (tests/clients/media/v4_python.py)."""
+collect, detect, send_digits, connect/disconnect, hold/unhold, record, tap, send/receive fax and refer
+(tests/clients/media/v4_python.py). One server for the module."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from test_media_helpers import MediaFiles, RtpReceiver, fetch, loud_fraction, shared_box, wav_samples
 
 pytestmark = pytest.mark.official
 FLAVOR = "v4_python"
@@ -14,9 +17,21 @@ ANSWERS, PEER = "+15553330000", "+15554440000"
 ANSWER = [{"ring": 0.5}, {"answer": True}]
 
 
-def run(relaybox: Any, clients: Any, scenario: str, script: list[dict[str, Any]], **env: str) -> Any:
-    relaybox.set_phone(ANSWERS, script)
-    result = clients.run(FLAVOR, "../media/v4_python", env={"SCENARIO": scenario, "TO": ANSWERS, **env}, timeout=60)
+@pytest.fixture(scope="module")
+def relaybox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from shared_box(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def files() -> Iterator[MediaFiles]:
+    served = MediaFiles()
+    yield served
+    served.close()
+
+
+def run(relaybox: Any, clients: Any, scenario: str, script: list[dict[str, Any]], to: str = ANSWERS, **env: str) -> Any:
+    relaybox.set_phone(to, script)
+    result = clients.run(FLAVOR, "../media/v4_python", env={"SCENARIO": scenario, "TO": to, **env}, timeout=60)
     assert not result.timed_out, result.describe()
     assert result.find(r"^DIAL True "), result.describe()
     assert not result.find(r"^(ERROR|SCRIPT TIMEOUT)"), result.describe()
@@ -78,4 +93,43 @@ def test_record_wav(relaybox: Any, clients: Any) -> None:
     with urllib.request.urlopen(m.group(1), timeout=10) as resp:  # no credentials needed
         data = resp.read()
     assert len(data) == int(m.group(3))
-    assert 1.0 < float(m.group(2)) < 3.0
+    seconds, samples = wav_samples(data)
+    assert abs(seconds - float(m.group(2))) <= 0.05 * seconds
+    assert 1.0 < seconds < 3.0 and loud_fraction(samples) > 0.1  # "This is the v4 recording", spoken
+
+
+def test_tap_rtp(relaybox: Any, clients: Any) -> None:
+    rtp = RtpReceiver()
+    try:
+        result = run(relaybox, clients, "tap", ANSWER, TAP_PORT=str(rtp.port))
+    finally:
+        rtp.close()
+    assert f"TAP finished {rtp.port}" in result.lines, result.describe()
+    assert len(rtp.packets) > 20 and all(h[1] & 0x7F == 0 and len(p) == 172
+                                         for h, p in zip(rtp.headers(), rtp.packets, strict=True))
+    assert loud_fraction(rtp.pcm("PCMU")) > 0.05
+
+
+def test_send_and_receive_fax(relaybox: Any, clients: Any, files: MediaFiles) -> None:
+    from relaybox.engines.faxdoc import pdf_pages
+
+    result = run(relaybox, clients, "fax", [*ANSWER, {"fax": {"pages": 4}}], DOC_URL=files.url("/doc.pdf"))
+    assert "SEND_FAX finished 3 True" in result.lines, result.describe()
+    m = result.find(r"^RECEIVE_FAX finished 4 (http://\S+\.pdf)$")
+    assert m, result.describe()
+    status, data = fetch(m.group(1))
+    assert status == 200 and pdf_pages(data) == 4
+    assert {"type": "fax", "pages": 3} in heard(relaybox)
+
+
+def test_detect_digit_and_fax(relaybox: Any, clients: Any) -> None:
+    result = run(relaybox, clients, "detect", [*ANSWER, {"press": "1"}, {"wait": 1}, {"fax": {"pages": 1}}])
+    assert result.find(r"^DETECT_DIGIT (1|finished)$"), result.describe()
+    assert "DETECT_FAX CED" in result.lines, result.describe()
+
+
+def test_refer(relaybox: Any, clients: Any) -> None:
+    phone, target = "sip:v4-transferee@sandbox.test", "sip:bob@elsewhere.test"
+    result = run(relaybox, clients, "refer", ANSWER, to=phone, REFER_TO=target)
+    assert "REFER_REPLY 200" in result.lines and "REFER success 200" in result.lines, result.describe()
+    assert relaybox.sandbox_calls(target)[0]["state"] == "ended"  # ended with the transferee's call

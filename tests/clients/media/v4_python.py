@@ -93,6 +93,47 @@ async def scenario_record(call):
     out("RECORD", ev.params.get("state"), rec.get("url"), rec.get("duration"), rec.get("size"))
 
 
+async def scenario_tap(call):
+    t = await call.tap({"type": "audio", "params": {"direction": "listen"}},
+                       {"type": "rtp", "params": {"addr": "127.0.0.1", "port": int(os.environ["TAP_PORT"]),
+                                                  "codec": "PCMU", "ptime": 20}})
+    p = await call.play_tts("tapped by the v4 python client")
+    await p.wait(timeout=15)
+    await t.stop()
+    ev = await t.wait(timeout=10)
+    out("TAP", ev.params.get("state"), ev.params.get("device", {}).get("params", {}).get("port"))
+
+
+async def scenario_fax(call):
+    s = await call.send_fax(os.environ["DOC_URL"], identity="+15551110000", header_info="v4 fax")
+    ev = await s.wait(timeout=30)
+    fax = ev.params.get("fax", {}).get("params", {})
+    out("SEND_FAX", ev.params.get("fax", {}).get("type"), fax.get("pages"), fax.get("success"))
+    r = await call.receive_fax()
+    ev = await r.wait(timeout=30)
+    fax = ev.params.get("fax", {}).get("params", {})
+    out("RECEIVE_FAX", ev.params.get("fax", {}).get("type"), fax.get("pages"), fax.get("document"))
+
+
+async def scenario_detect(call):
+    d = await call.detect_digit(digits="12")
+    await asyncio.sleep(0.3)
+    await d.stop()
+    ev = await d.wait(timeout=10)
+    out("DETECT_DIGIT", ev.params.get("detect", {}).get("params", {}).get("event"))
+    f = await call.detect_fax(tone="CED")
+    ev = await f.wait(timeout=10)
+    out("DETECT_FAX", ev.params.get("detect", {}).get("params", {}).get("event"))
+
+
+async def scenario_refer(call):
+    r = await call.refer({"type": "sip", "params": {"to": os.environ["REFER_TO"]}})
+    out("REFER_REPLY", r.get("code"))
+    ev = await call.wait_for("calling.call.refer", predicate=lambda e: e.params.get("state") != "inProgress",
+                             timeout=10)
+    out("REFER", ev.params.get("state"), ev.params.get("sip_notify_response_code"))
+
+
 SCENARIOS = {name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
@@ -110,8 +151,9 @@ async def main():
     ) as client:
         out("READY")
         try:
-            call = await client.dial([[{"type": "phone", "params": {"to_number": TO, "from_number": FROM}}]],
-                                     dial_timeout=30)
+            device = ({"type": "sip", "params": {"to": TO, "from": "sip:app@relaybox.test"}} if TO.startswith("sip:")
+                      else {"type": "phone", "params": {"to_number": TO, "from_number": FROM}})
+            call = await client.dial([[device]], dial_timeout=30)
             out("DIAL True", call.call_id)
             await SCENARIOS[SCENARIO](call)
             await call.hangup()

@@ -1,0 +1,221 @@
+"""Two CallMedia objects talking over loopback RTP: what one plays, the other hears and reports
+(speech recognised, keys RFC 4733 and in-band, beeps, fax tones, machine detection), records (real
+audio, both directions), taps, and bridges through the mixer."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from relaybox.media import audiofiles, g711
+from relaybox.media.callmedia import CallMedia
+from relaybox.media.endpoint import RtpEndpoint
+from relaybox.media.rtp import parse
+from relaybox.media.speech import Recognizer
+from relaybox.media.tones import tone
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.voices: list[tuple[str, float, float, bool]] = []
+        self.beeps = 0
+        self.fax: list[str] = []
+
+    def dtmf(self, digit: str) -> None:
+        self.keys.append(digit)
+
+    def voice(self, text: str, start: float, end: float, machine: bool) -> None:
+        self.voices.append((text, start, end, machine))
+
+    def beep(self) -> None:
+        self.beeps += 1
+
+    def fax_tone(self, tone: str, pages: int) -> None:
+        self.fax.append(tone)
+
+
+async def call(dtmf_pt: int | None = 101, **kw: Any) -> tuple[CallMedia, CallMedia, Sink, Sink]:
+    a_ep = await RtpEndpoint.open("127.0.0.1")
+    b_ep = await RtpEndpoint.open("127.0.0.1")
+    a_ep.start("127.0.0.1", b_ep.port, "PCMU", 0, dtmf_pt)
+    b_ep.start("127.0.0.1", a_ep.port, "PCMU", 0, dtmf_pt)
+    a, b = CallMedia(a_ep, **kw), CallMedia(b_ep, **kw)
+    sa, sb = Sink(), Sink()
+    a.attach_media(sa)
+    b.attach_media(sb)
+    return a, b, sa, sb
+
+
+VOICE = "en-us+klatt4"  # the espeak-ng voice pocketsphinx recognises best (see the README's media notes)
+
+
+def tts(text: str, **params: Any) -> dict[str, Any]:
+    return {"type": "tts", "params": {"text": text, "language": "en-US", "gender": "female", "voice": VOICE,
+                                      **params}}
+
+
+async def say(cm: CallMedia, text: str) -> float:
+    seconds = cm.prepare(tts(text))
+    assert seconds is not None and seconds > 0.3
+    cm.hear({"type": "tts", "text": text})
+    return seconds
+
+
+async def wait_for(cond: Any, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+async def test_tts_is_heard_and_recognised_with_the_digit_grammar() -> None:
+    a, b, _sa, sb = await call()
+    b.expect_speech([])
+    seconds = await say(a, "one two three four")
+    await wait_for(lambda: sb.voices, seconds + 3)
+    a.close()
+    b.close()
+    text, start, end, machine = sb.voices[0]
+    assert text == "one two three four"
+    assert 0.8 < end - start < seconds + 0.3
+    assert not machine
+
+
+async def test_rfc4733_keys_and_inband_keys_reach_the_sink() -> None:
+    a, b, _sa, sb = await call()
+    a.hear({"type": "digits", "digits": "19#"})
+    await wait_for(lambda: len(sb.keys) >= 3, 3)
+    assert sb.keys == ["1", "9", "#"]
+    a.close()
+    b.close()
+    # no telephone-event negotiated: the keys go in-band and are detected in the audio
+    a, b, _sa, sb = await call(dtmf_pt=None)
+    a.hear({"type": "digits", "digits": "42*"})
+    await wait_for(lambda: len(sb.keys) >= 3, 3)
+    await asyncio.sleep(0.3)
+    assert sb.keys == ["4", "2", "*"]
+    a.close()
+    b.close()
+
+
+async def test_beep_and_fax_tones_are_reported() -> None:
+    a, b, _sa, sb = await call()
+    a.hear({"type": "beep"})
+    await wait_for(lambda: sb.beeps, 2)
+    a.endpoint.send(tone((2100.0,), 1.5, 8000.0))
+    await wait_for(lambda: sb.fax, 3)
+    a.close()
+    b.close()
+    assert sb.beeps == 1 and sb.fax == ["CED"]
+
+
+async def test_recording_holds_both_directions_of_real_audio(tmp_path: Path) -> None:
+    a, b, _sa, _sb = await call()
+    rec = b.start_recording(tmp_path / "r.wav", "wav", True, "both")
+    a.endpoint.send(tone((500.0,), 0.6, 8000.0))  # the far end speaks (left channel)
+    await asyncio.sleep(0.8)
+    b.endpoint.send(tone((1200.0,), 0.6, 8000.0))  # the platform plays (right channel)
+    await asyncio.sleep(0.9)
+    assert rec.activity(b.clock.now())[0]
+    seconds, size = rec.finish()
+    a.close()
+    b.close()
+    with wave.open(str(tmp_path / "r.wav")) as w:
+        assert w.getnchannels() == 2 and w.getframerate() == 8000
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, 2)
+    assert abs(seconds - len(pcm) / 8000) < 0.01 and size > 20000
+    left, right = pcm[:, 0].astype(float), pcm[:, 1].astype(float)
+
+    def energy_at(x: np.ndarray, f: float) -> float:
+        spec = np.abs(np.fft.rfft(x))
+        return float(spec[int(f * len(x) / 8000)])
+
+    assert energy_at(left, 500) > 20 * energy_at(left, 1200)
+    assert energy_at(right, 1200) > 20 * energy_at(right, 500)
+
+
+async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path) -> None:
+    a, b, _sa, _sb = await call()
+    rec = b.start_recording(tmp_path / "r.mp3", "mp3", False, "speak")
+    seconds = await say(a, "seven eight nine")
+    await asyncio.sleep(seconds + 0.4)
+    rec.finish()
+    a.close()
+    b.close()
+    audio = audiofiles.decode((tmp_path / "r.mp3").read_bytes())
+    assert Recognizer.shared().recognize(audio, []) == "seven eight nine"
+
+
+async def test_bridge_carries_audio_between_two_calls() -> None:
+    """A -- B ==mixer== C -- D: what A says reaches D (and not back to A)."""
+    a, b, _sa, _sb = await call()
+    c, d, _sc, sd = await call()
+    assert b.bridge_to(c)
+    d.expect_speech([])
+    seconds = await say(a, "nine zero one")
+    await wait_for(lambda: sd.voices, seconds + 3)
+    assert sd.voices[0][0] == "nine zero one"
+    b.unbridge()
+    assert b.mixer is None and c.mixer is None
+    for cm in (a, b, c, d):
+        cm.close()
+
+
+async def test_amd_machine_then_ready_at_the_beep() -> None:
+    a, b, _sa, _sb = await call()
+    events: list[str] = []
+    b.detect_machine({"initial_timeout": 4.5, "end_silence_timeout": 1.0, "machine_voice_threshold": 1.25,
+                      "machine_words_threshold": 6}, events.append)
+    seconds = await say(a, "Hello, you have reached the voicemail of John Smith, please leave a message")
+    a.hear({"type": "beep"})
+    await wait_for(lambda: "READY" in events, seconds + 3)
+    a.close()
+    b.close()
+    assert events == ["MACHINE", "NOT_READY", "READY"]
+
+
+async def test_amd_short_greeting_is_human_and_silence_unknown() -> None:
+    a, b, _sa, _sb = await call()
+    events: list[str] = []
+    b.detect_machine({"end_silence_timeout": 0.8}, events.append)
+    await say(a, "hello?")
+    await wait_for(lambda: events, 4)
+    assert events == ["HUMAN"]
+    quiet: list[str] = []
+    b.detect_machine({"initial_timeout": 0.5}, quiet.append)
+    await wait_for(lambda: quiet, 2)
+    assert quiet == ["UNKNOWN"]
+    a.close()
+    b.close()
+
+
+async def test_rtp_tap_streams_the_real_audio() -> None:
+    a, b, _sa, _sb = await call()
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", 0))
+    target.setblocking(False)
+    tap = b.tap_opener("speak").open_rtp("127.0.0.1", target.getsockname()[1], "PCMA", 20)
+    tap.start()
+    assert tap.source_device()["type"] == "rtp"
+    a.endpoint.send(tone((700.0,), 0.5, 8000.0))
+    loop = asyncio.get_running_loop()
+    audio = []
+    for _ in range(40):
+        data = await asyncio.wait_for(loop.sock_recv(target, 2048), 2)
+        audio.append(g711.decode(parse(data).payload, "PCMA"))
+    tap.close()
+    a.close()
+    b.close()
+    target.close()
+    x = np.concatenate(audio).astype(float)
+    spec = np.abs(np.fft.rfft(x))
+    assert int(np.argmax(spec)) * 8000 / len(x) == pytest.approx(700, abs=15)
