@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from relaybox.clock import Clock, Timer
 from relaybox.devices import schedule
@@ -156,10 +157,14 @@ class DeviceHub:
         return [d for m in group.members if (d := self.find_by_id(m)) is not None]
 
     def group_of_urn(self, urn: Urn) -> Group | None:
-        return self.groups.find(urn.value) if urn.id_type == "name" else self.groups.find_by_id(urn.value)
+        find = self.groups.find if urn.id_type == "name" else self.groups.find_by_id
+        return find(urn.value) or (find(again) if (again := unquote(urn.value)) != urn.value else None)
 
     def resolve(self, uri: str) -> list[Device]:
-        """The devices a device, group, group-member or all-devices URN names (DeviceError when none)."""
+        """The devices a device, group, group-member or all-devices URN names (DeviceError when none).
+
+        Names are looked up decoded, and decoded twice when that finds nothing: the JS SDK's
+        `isGroupMember` rebuilds the member URN from a still-encoded group name (`Front%2520Desk`)."""
         if uri == ALL_DEVICES:
             return list(self.devices.values())
         urn = parse_urn(uri)
@@ -180,7 +185,8 @@ class DeviceHub:
         return [self._device_of(urn)]
 
     def _device_of(self, urn: Urn) -> Device:
-        device = self.find(urn.value) if urn.id_type == "name" else self.find_by_id(urn.value)
+        find = self.find if urn.id_type == "name" else self.find_by_id
+        device = find(urn.value) or (find(again) if (again := unquote(urn.value)) != urn.value else None)
         if device is None:
             raise DeviceError("unknown_device")
         return device

@@ -33,6 +33,8 @@ SECONDS_PER_WORD = 0.3  # how long the device takes to speak (platform clock)
 MIN_PROMPT_SECONDS = 0.5
 DEFAULT_PLAY_SECONDS = 2.0
 TIMEOUT_UNITS = {"ms": 0.001, "secs": 1.0, "mins": 60.0, "hrs": 3600.0}
+# never whole numbers: the SDKs turn an all-integer array into a string (a workaround for an old server bug)
+SANDBOX_LATLONG = (35.7796, -78.6382)
 
 
 class WorkflowLink(Protocol):
@@ -429,7 +431,7 @@ class WorkflowSession:
         device = self._one_target(req)
         query = req.body.get("query")
         values: dict[str, Any] = {
-            "name": device.name, "id": device.id, "type": "relay2", "address": "", "latlong": [0.0, 0.0],
+            "name": device.name, "id": device.id, "type": "relay2", "address": "", "latlong": list(SANDBOX_LATLONG),
             "battery": 100, "indoor_location": "", "username": device.name, "location_enabled": False,
             "location": "",
         }
@@ -545,9 +547,12 @@ class WorkflowSession:
             urn = wire.parse_urn(str(uri))
             if urn is None or urn.device is None:
                 raise RequestError("missing_member")  # is_member asks with a group-member URN
-            member = self.hub.find(urn.device.value) if urn.device.id_type == "name" else \
-                self.hub.find_by_id(urn.device.value)
-            return {"is_member": member is not None and member.id in group.members}, None
+            try:
+                member = self.hub.resolve(wire.device_name_urn(urn.device.value) if urn.device.id_type == "name"
+                                          else wire.device_id_urn(urn.device.value))[0]
+            except ValueError:
+                return {"is_member": False}, None
+            return {"is_member": member.id in group.members}, None
         raise RequestError("invalid_query")
 
     def _rq_list_group_members(self, req: Request) -> tuple[dict[str, Any], After]:

@@ -7,6 +7,7 @@ or RELAYBOX_REQUIRE_CLIENTS=1 where a missing SDK fails.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "tests" / "clients" / "relay"
-ALICE, BOB = "990007560011111", "990007560023456"
+ALICE, BOB, CAROL = "990007560011111", "990007560023456", "990007560034567"
+BOB_URN, CAROL_URN = "urn:relay-resource:name:device:Bob", "urn:relay-resource:name:device:Carol"
 
 
 def _free_port() -> int:
@@ -32,16 +35,18 @@ def _free_port() -> int:
 
 
 class JsWorkflows:
-    """tests/clients/relay/workflows.js in a node process; collects its `WF ...` lines."""
+    """A workflow script (tests/clients/relay/workflows.js by default) in a node process that finds the SDK
+    through NODE_PATH; collects its `WF ...` lines."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, script: Path = SDK_DIR / "workflows.js") -> None:
         self.port = _free_port()
         self.log_path = log_path
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            ["node", "workflows.js"], cwd=SDK_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env={**os.environ, "PORT": str(self.port)},
+            ["node", str(script)], cwd=SDK_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PORT": str(self.port), "NODE_PATH": str(SDK_DIR / "node_modules")},
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for(r"Relay SDK WebSocket Server listening")
@@ -85,13 +90,28 @@ class JsWorkflows:
                 self.proc.wait()
 
 
-@pytest.fixture
-def js(tmp_path: Path) -> Iterator[JsWorkflows]:
+def _require_sdk() -> None:
     if not (SDK_DIR / "node_modules" / "@relaypro" / "sdk").is_dir() or shutil.which("node") is None:
         if os.environ.get("CI") == "true" or os.environ.get("RELAYBOX_REQUIRE_CLIENTS") == "1":
             pytest.fail("@relaypro/sdk is not installed: run scripts/setup-relay-sdk.sh")
         pytest.skip("@relaypro/sdk is not installed: run scripts/setup-relay-sdk.sh")
+
+
+@pytest.fixture
+def js(tmp_path: Path) -> Iterator[JsWorkflows]:
+    _require_sdk()
     workflows = JsWorkflows(tmp_path / "workflows-js.log")
+    try:
+        yield workflows
+    finally:
+        workflows.stop()
+
+
+@pytest.fixture
+def jsx(tmp_path: Path) -> Iterator[JsWorkflows]:
+    """tests/integration/workflow_samples/extras.js: notifications, groups, timers, triggers, absorb."""
+    _require_sdk()
+    workflows = JsWorkflows(tmp_path / "extras-js.log", Path(__file__).parent / "workflow_samples" / "extras.js")
     try:
         yield workflows
     finally:
@@ -113,10 +133,15 @@ def record(name: str, uri: str, trigger: dict[str, Any], install: list[str] | No
     return rec
 
 
-def setup_devices(box: Any) -> None:
-    for name, did in (("Alice", ALICE), ("Bob", BOB)):
+def setup_devices(box: Any, carol: bool = False) -> None:
+    for name, did in (("Alice", ALICE), ("Bob", BOB), *((("Carol", CAROL),) if carol else ())):
         status, body = box.api("POST", "/api/sandbox/devices", {"name": name, "id": did})
         assert status == 201, body
+
+
+def front_desk(box: Any) -> None:
+    status, body = box.api("POST", "/api/sandbox/groups", {"name": "Front Desk", "members": ["Bob", "Carol"]})
+    assert status == 201, body
 
 
 def register(box: Any, rec: dict[str, Any]) -> None:
@@ -127,13 +152,13 @@ def register(box: Any, rec: dict[str, Any]) -> None:
 def act(box: Any, name: str, **action: Any) -> dict[str, Any]:
     status, body = box.api("POST", f"/api/sandbox/devices/{name}/actions", action)
     assert status == 200, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def device(box: Any, name: str) -> dict[str, Any]:
     status, body = box.api("GET", f"/api/sandbox/devices/{name}")
     assert status == 200, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def said(box: Any, name: str) -> list[str]:
@@ -261,3 +286,99 @@ def test_shutdown_stops_running_instances(relaybox: Any, js: JsWorkflows) -> Non
     # one at a time), then its log of the socket closing
     js.wait_for(r"onMessage \{ _type: 'wf_api_stop_event', reason: 'shutdown' \}")
     js.wait_for(r"Workflow closed =>")
+
+
+# -- notifications, groups, timers, incidents, HTTP/timer triggers, group calls, absorb_triggers --------
+
+
+def test_groups_broadcast_alert_ack_and_cancel(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox, carol=True)
+    front_desk(relaybox)
+    register(relaybox, record("notify", jsx.uri("notify"), {"on_phrases": ["notify"]}, [ALICE]))
+    act(relaybox, "Alice", speak="notify")
+    jsx.wait_for(rf"WF MEMBERS {BOB_URN},{CAROL_URN}$")
+    jsx.wait_for(r"WF IS_MEMBER true false")
+    jsx.wait_for(r"WF SENT")
+    assert said(relaybox, "Bob") == ["Lunch is ready"]
+    assert said(relaybox, "Carol") == ["Lunch is ready", "Fire in the kitchen"]
+    relaybox.wait_until(lambda: said(relaybox, "Carol").count("Fire in the kitchen") == 2, timeout=6)  # 30 s
+    act(relaybox, "Bob", button="talk", taps=1)  # Bob acknowledges the broadcast
+    # relaybox sends [] for the empty states; the SDK's old-server workaround turns every all-integer array,
+    # the empty one included, into a string, so the workflow sees ""
+    state = {"created": [BOB_URN, CAROL_URN], "acknowledged": [BOB_URN], "cancelled": "", "timed_out": ""}
+    jsx.wait_for(r"WF NOTIFICATION ack_event lunch " + re.escape(BOB_URN + " " + json.dumps(state).replace(" ", "")))
+    jsx.wait_for(r"WF CANCELLED")
+    jsx.wait_for(r"WF STOP normal")
+    fires = said(relaybox, "Carol").count("Fire in the kitchen")
+    time.sleep(3.5)
+    assert said(relaybox, "Carol").count("Fire in the kitchen") == fires  # the alert was cancelled
+    assert not any(m.startswith("ERROR") for m in jsx.marks()), jsx.marks()
+
+
+def test_timers_and_incidents(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox)
+    register(relaybox, record("timers", jsx.uri("timers"), {"on_phrases": ["timers"]}))
+    act(relaybox, "Alice", speak="timers")
+    jsx.wait_for(r"WF INCIDENT_CREATED string")
+    jsx.wait_for(r"WF INCIDENT resolved all good")
+    jsx.wait_for(r"WF TIMER_FIRED tick 3")
+    jsx.wait_for(r"WF TIMER 3")
+    jsx.wait_for(r"WF STOP normal")
+    assert [m for m in jsx.marks() if m.startswith("TIMER_FIRED")] == [
+        "TIMER_FIRED tick 1", "TIMER_FIRED tick 2", "TIMER_FIRED tick 3"]  # cleared after 3
+
+
+def test_http_trigger(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox)
+    register(relaybox, record("hook", jsx.uri("started"), {"on_http": "POST"}, [BOB]))
+    body = {"action": "invoke", "action_args": {"ticket": "42"}, "target_device_ids": [BOB]}
+    status, out = relaybox.api("POST", "/api/workflows/hook", body)
+    assert status == 200 and out["workflow"] == "hook" and len(out["instances"]) == 1
+    jsx.wait_for(r'WF START http urn:relay-resource:name:device:Bob \{"ticket":"42"\}')
+    status, out = relaybox.api("POST", "/api/workflows/hook", {**body, "target_device_ids": [ALICE]})
+    assert status == 409 and "not installed" in out["error"]
+
+
+def test_timer_triggers(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox)
+    register(relaybox, record("now", jsx.uri("started"), {"on_timer": {"start_time": "immediately"}}, [ALICE]))
+    jsx.wait_for(r"WF START calendar urn:relay-resource:name:device:Alice null")
+    # every platform minute (6 s here at --speed 10) from a start in the past
+    start = (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None, microsecond=0).isoformat()
+    register(relaybox, record("tick", jsx.uri("started"), {"on_timer": {"start_time": start,
+                                                                        "frequency": "minutely"}}, [BOB]))
+    jsx.wait_for(r"WF START calendar urn:relay-resource:name:device:Bob null", timeout=10)
+    assert relaybox.api("DELETE", "/api/workflows/tick")[0] == 200
+
+
+def test_group_call_from_a_workflow(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox, carol=True)
+    front_desk(relaybox)
+    register(relaybox, record("gc", jsx.uri("groupcall"), {"on_button": "action_button_single_tap"}, [ALICE]))
+    act(relaybox, "Alice", button="talk", taps=1)
+    jsx.wait_for(r"WF CALL_RINGING Front Desk urn:relay-resource:name:group:Front%20Desk")
+    assert said(relaybox, "Bob") == said(relaybox, "Carol") == ["Call from Alice"]
+    act(relaybox, "Carol", button="talk", taps=1)
+    jsx.wait_for(rf"WF CALL_CONNECTED Carol {CAROL_URN}")
+    assert said(relaybox, "Bob")[-1] == "Call from Alice answered elsewhere"
+    act(relaybox, "Alice", button="assistant", taps=2)
+    jsx.wait_for(r"WF CALL_DISCONNECTED hangup")
+    jsx.wait_for(r"WF STOP normal")
+    assert said(relaybox, "Carol")[-1] == "Call ended"
+
+
+def test_absorb_triggers(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox, carol=True)
+    rec = record("desk", jsx.uri("absorb"), {"on_incoming_call": ".*"}, [BOB])
+    rec["options"]["absorb_triggers"] = ["on_incoming_call"]
+    register(relaybox, rec)
+    act(relaybox, "Alice", speak="call Bob")
+    jsx.wait_for(r"WF CALL_RECEIVED Alice")
+    relaybox.wait_until(lambda: device(relaybox, "Alice")["in_call"] and device(relaybox, "Bob")["in_call"])
+    act(relaybox, "Alice", button="assistant", taps=2)
+    jsx.wait_for(r"WF CALL_DISCONNECTED Alice")
+    act(relaybox, "Carol", speak="call Bob")
+    jsx.wait_for(r"WF CALL_RECEIVED Carol")
+    relaybox.wait_until(lambda: device(relaybox, "Carol")["in_call"])
+    assert [m for m in jsx.marks() if m.startswith("START")] == [f"START {BOB_URN}"]  # one instance took both
+    assert len(relaybox.api("GET", "/api/workflows/instances")[1]["instances"]) == 1
