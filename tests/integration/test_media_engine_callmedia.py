@@ -155,15 +155,25 @@ async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path
     assert Recognizer.shared().recognize(audio, []) == "seven eight nine"
 
 
-async def test_bridge_carries_audio_between_two_calls() -> None:
-    """A -- B ==mixer== C -- D: what A says reaches D (and not back to A)."""
+async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:
+    """A -- B ==mixer== C -- D: what A says reaches D intact, and A does not hear itself back."""
     a, b, _sa, _sb = await call()
     c, d, _sc, sd = await call()
     assert b.bridge_to(c)
+    at_d = d.start_recording(tmp_path / "d.wav", "wav", False, "speak")
+    at_a = a.start_recording(tmp_path / "a.wav", "wav", False, "speak")
     d.expect_speech([])
-    seconds = await say(a, "nine zero one")
-    await wait_for(lambda: sd.voices, seconds + 3)
-    assert sd.voices[0][0] == "nine zero one"
+    speech = a._speech("one two three four", VOICE)
+    a.endpoint.send(speech)
+    await wait_for(lambda: sd.voices, len(speech) / 8000 + 3)
+    assert sd.voices[0][0] == "one two three four"
+    at_d.finish()
+    at_a.finish()
+    got = audiofiles.decode((tmp_path / "d.wav").read_bytes()).astype(float)
+    lag = int(np.argmax(np.correlate(got, speech.astype(float), "valid")))
+    assert np.corrcoef(got[lag:lag + len(speech)], speech)[0, 1] > 0.95
+    echo = audiofiles.decode((tmp_path / "a.wav").read_bytes())
+    assert np.abs(echo).max() == 0
     b.unbridge()
     assert b.mixer is None and c.mixer is None
     for cm in (a, b, c, d):

@@ -1,0 +1,474 @@
+"""`CallMedia`: a `MediaLeg` on real audio over an `RtpEndpoint`, for SIP legs (and any leg that
+carries RTP).
+
+Toward the far end it renders what the domain plays, in real time: TTS (espeak-ng, voice from the
+item's language/gender or `voice`), audio URLs (WAV/MP3), silence, ringtones, ringback, beeps, keys
+(RFC 4733 when negotiated, else in-band tones). From the far end it reports to the `MediaSink`: keys
+(RFC 4733 and in-band), utterances (webrtcvad segments, recognised by pocketsphinx), beeps and fax
+tones. It also records real audio, taps it, bridges to another `CallMedia` through a `Mixer`, and
+runs answering-machine detection on the audio.
+
+Optional capabilities the domain actions look for on a leg (`getattr`), so the sandbox path is
+unchanged where a leg lacks them: `prepare(item, gain)` (renders a play item, returns its real
+length), `start_recording(...)`, `tap_opener(direction)`, `bridge_to(leg)`/`unbridge()`,
+`expect_speech(hints)` and `detect_machine(settings, report)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relaybox.clock import Clock
+from relaybox.domain.legs import MediaSink
+from relaybox.media import FRAME, RATE, audiofiles
+from relaybox.media.amd import AmdSettings, MachineDetector
+from relaybox.media.endpoint import RtpEndpoint
+from relaybox.media.errors import MediaUnavailable
+from relaybox.media.jitter import Samples
+from relaybox.media.mixer import Mixer
+from relaybox.media.recorder import CallRecording
+from relaybox.media.speech import Recognizer, Utterance, Utterances
+from relaybox.media.tap import RealTapper, _Fed
+from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetector, tone
+
+log = logging.getLogger("relaybox.media")
+
+SILENCE = np.zeros(FRAME, dtype=np.int16)
+BEEP = (1000.0, 0.25)
+US_RINGBACK = ((440.0, 480.0), ((2.0, 4.0),))
+KEY_SECONDS, GAP_SECONDS = 0.1, 0.1
+PAUSES = {"w": 0.5, "W": 1.0}
+DEDUPE_SECONDS = 0.3  # an in-band key this close to the same RFC 4733 key is the same press
+MAX_FREEFORM_SECONDS = 15.0
+
+
+def tts_voice(params: dict[str, Any]) -> str:
+    """The espeak-ng voice of a TTS item: `voice` if given, else from language and gender."""
+    voice = params.get("voice")
+    if isinstance(voice, str) and voice and all(c.isalnum() or c in "-+_" for c in voice):
+        return voice
+    language = str(params.get("language") or "en-US").lower()
+    base = "en-us" if language.startswith("en") else language.split("-")[0]
+    return base + ("+m3" if params.get("gender") == "male" else "+f3")
+
+
+class _Playout:
+    """Queued outgoing audio: a list of segments; a looping one (ringback) repeats until stopped."""
+
+    def __init__(self) -> None:
+        self.segments: deque[tuple[Samples, bool]] = deque()  # (samples, loop)
+        self.pos = 0
+
+    def add(self, samples: Samples, loop: bool = False) -> None:
+        if len(samples):
+            self.segments.append((samples, loop))
+
+    def clear(self) -> None:
+        self.segments.clear()
+        self.pos = 0
+
+    def stop_loops(self) -> None:
+        kept = deque(s for s in self.segments if not s[1])
+        if self.segments and self.segments[0][1]:
+            self.pos = 0
+        self.segments = kept
+
+    @property
+    def remaining(self) -> float:
+        return (sum(len(s) for s, loop in self.segments) - self.pos) / RATE
+
+    def next(self) -> Samples | None:
+        if not self.segments:
+            return None
+        out = np.zeros(FRAME, dtype=np.int16)
+        filled = 0
+        while filled < FRAME and self.segments:
+            samples, loop = self.segments[0]
+            take = min(FRAME - filled, len(samples) - self.pos)
+            out[filled:filled + take] = samples[self.pos:self.pos + take]
+            filled += take
+            self.pos += take
+            if self.pos >= len(samples):
+                self.pos = 0
+                if not loop or len(self.segments) > 1:
+                    self.segments.popleft()
+        return out
+
+
+class _AmdSession:
+    def __init__(self, owner: CallMedia, detector: MachineDetector, report: Callable[[str], None]) -> None:
+        self.owner, self.detector, self.report = owner, detector, report
+
+    def emit(self, names: list[str]) -> None:
+        for name in names:
+            self.report(name)
+        if self.detector.done:
+            self.close()
+
+    def close(self) -> None:
+        if self in self.owner.amd_sessions:
+            self.owner.amd_sessions.remove(self)
+
+
+class CallMedia:
+    """A `MediaLeg` (plus `close`) over ENDPOINT; see the module docstring."""
+
+    def __init__(
+        self, endpoint: RtpEndpoint, *, clock: Clock | None = None, renderer: Any = None,
+        dtmf_mode: str = "auto", recognize: bool = True, inband_dtmf: bool = True, hangover: float = 0.6,
+    ) -> None:
+        if dtmf_mode not in ("auto", "rfc4733", "inband", "both"):
+            raise ValueError("dtmf_mode must be auto, rfc4733, inband or both")
+        self.endpoint = endpoint
+        self.clock = clock or Clock()
+        if renderer is None:
+            from relaybox.engines.audio import AudioRenderer
+
+            renderer = AudioRenderer(Path("."))
+        self.renderer = renderer
+        self.dtmf_mode = dtmf_mode
+        self.recognize = recognize
+        self.sink: MediaSink | None = None
+        self.playout = _Playout()
+        self.prepared: dict[tuple[str, str], Samples] = {}  # (type, key) -> rendered, from `prepare`
+        self.gain = 1.0
+        self.mixer: Mixer | None = None
+        self.peer: CallMedia | None = None
+        self.recordings: list[CallRecording] = []
+        self.taps: list[_Fed] = []
+        self.amd_sessions: list[_AmdSession] = []
+        self.hints: list[str] | None = None  # a collect expecting speech: grammar of digits + hints
+        self.utterances = Utterances(hangover=hangover)
+        self.dtmf = DtmfDetector() if inband_dtmf else None
+        self.tones = ToneDetector()
+        self.answered_at = self.clock.now()
+        self.machine = MachineDetector(AmdSettings(), self.answered_at)  # labels the first utterance
+        self._rfc_keys: deque[tuple[str, float]] = deque(maxlen=8)
+        self._inband_keys: deque[tuple[str, float]] = deque(maxlen=8)
+        self._received = SILENCE
+        self._voiced = False
+        self._asr_chain: asyncio.Future[Any] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.heard_log: list[dict[str, Any]] = []  # what the domain asked to play (for diagnostics)
+        self.closed = False
+        endpoint.on_audio = self._on_audio
+        endpoint.on_sent = self._on_sent
+        endpoint.on_dtmf = self._on_rfc4733
+        endpoint.source = self._source
+
+    # -- MediaLeg ----------------------------------------------------------------------------------
+
+    def attach_media(self, sink: MediaSink) -> None:
+        self.sink = sink
+
+    def prepare(self, item: dict[str, Any], gain: float = 0.0) -> float | None:
+        """Render a play item with all its params before `hear` names it; its real length in seconds
+        (None for an audio URL, which is fetched in the background)."""
+        kind, params = item["type"], item["params"]
+        self.gain = 10 ** (gain / 20)
+        if kind == "tts":
+            try:
+                samples = self._speech(params["text"], tts_voice(params))
+            except MediaUnavailable as exc:
+                log.warning("tts: %s", exc)
+                return None
+            self.prepared[("tts", params["text"])] = samples
+            return len(samples) / RATE
+        return None
+
+    def hear(self, entry: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        self.heard_log.append(entry)
+        del self.heard_log[:-50]
+        kind = entry.get("type")
+        if kind == "tts":
+            samples = self.prepared.pop(("tts", entry["text"]), None)
+            if samples is None:
+                try:
+                    samples = self._speech(entry["text"], entry.get("voice") or "en-us+f3")
+                except MediaUnavailable as exc:
+                    log.warning("tts: %s", exc)
+                    return
+            self._play(samples)
+        elif kind == "audio":
+            self._play_url(entry["url"])
+        elif kind == "silence":
+            self._play(np.zeros(int(float(entry["duration"]) * RATE), dtype=np.int16), gain=False)
+        elif kind == "ringtone":
+            from relaybox.domain.actions.media import RINGTONES, cadence_seconds
+
+            cadence, freqs = RINGTONES[entry["name"]]
+            seconds = float(entry.get("duration") or cadence_seconds(entry["name"]))
+            self._play(self._cadence(tuple(map(float, freqs)), cadence, seconds))
+        elif kind == "ringback":
+            freqs, cadence = US_RINGBACK
+            self.playout.add(self._cadence(freqs, cadence, sum(a + b for a, b in cadence)), loop=True)
+        elif kind == "connected":
+            self.playout.stop_loops()
+        elif kind == "beep":
+            self._play(tone((BEEP[0],), BEEP[1], 8000.0), gain=False)
+        elif kind == "digits":
+            self.send_digits(str(entry["digits"]))
+
+    def cue(self, name: str) -> None:
+        """`silence`: the domain stopped every player: stop what is still queued (barge-in, stop)."""
+        if name == "silence" and self.playout.remaining > 0.1:
+            self.playout.clear()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.unbridge()
+        for tap in list(self.taps):
+            with contextlib.suppress(Exception):
+                tap.close()  # type: ignore[attr-defined]
+        for task in self._tasks:
+            task.cancel()
+        self.endpoint.close()
+
+    # -- rendering ---------------------------------------------------------------------------------
+
+    def _speech(self, text: str, voice: str) -> Samples:
+        pcm = self.renderer.speech(text, voice)
+        return np.frombuffer(pcm.tobytes(), dtype=np.int16).copy()
+
+    @staticmethod
+    def _cadence(freqs: tuple[float, ...], cadence: tuple[tuple[float, float], ...], seconds: float) -> Samples:
+        out = np.zeros(int(seconds * RATE), dtype=np.int16)
+        t = 0.0
+        while t * RATE < len(out):
+            for on, off in cadence:
+                a = int(t * RATE)
+                piece = tone(freqs, on, 8000.0)[: max(0, len(out) - a)]
+                out[a:a + len(piece)] = piece
+                t += on + off
+        return out
+
+    def _play(self, samples: Samples, gain: bool = True) -> None:
+        if gain and self.gain != 1.0:
+            samples = np.clip(samples.astype(np.float64) * self.gain, -32768, 32767).astype(np.int16)
+        self.playout.add(samples)
+
+    def _play_url(self, url: str) -> None:
+        marker = np.zeros(0, dtype=np.int16)
+        slot: list[Samples] = [marker]
+
+        async def load() -> None:
+            try:
+                slot[0] = await audiofiles.fetch(url)
+            except Exception as exc:
+                log.info("audio %s: cannot play it (%s)", url, exc)
+                return
+            if not self.closed:
+                self._play(slot[0])
+
+        self._spawn(load())
+
+    def send_digits(self, digits: str) -> None:
+        """Keys to the far end: RFC 4733 when negotiated (mode auto/rfc4733), in-band tones otherwise."""
+        rfc = self.endpoint.dtmf_payload_type is not None and self.dtmf_mode in ("auto", "rfc4733", "both")
+        inband = self.dtmf_mode in ("inband", "both") or (not rfc and self.dtmf_mode == "auto")
+        if rfc:
+            self.endpoint.send_digits(digits)
+        if inband:
+            parts: list[Samples] = []
+            for key in digits:
+                if key in PAUSES:
+                    parts.append(np.zeros(int(PAUSES[key] * RATE), dtype=np.int16))
+                elif key.upper() in DTMF_FREQS:
+                    parts.append(tone(DTMF_FREQS[key.upper()], KEY_SECONDS, 12000.0))
+                    parts.append(np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16))
+            if parts:
+                self.playout.add(np.concatenate(parts))
+
+    # -- the 20 ms frames ----------------------------------------------------------------------------
+
+    def _source(self) -> Samples | None:
+        """The next frame to send: what is played, plus the bridged party; None lets the endpoint's own
+        queue (`RtpEndpoint.send`) or silence go out."""
+        frame = self.playout.next()
+        if self.mixer is not None:
+            heard = self.mixer.take(self)
+            if frame is None:
+                return heard
+            return np.clip(frame.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
+        return frame
+
+    def _on_sent(self, frame: Samples) -> None:
+        """After each tick: both directions of this 20 ms are known; record and tap them."""
+        t = self.clock.now()
+        for rec in self.recordings:
+            rec.feed(t, self._received, frame, self._voiced)
+        for tap in self.taps:
+            tap.feed(self._received, frame)
+
+    def _on_audio(self, frame: Samples) -> None:
+        self._received = frame
+        if self.mixer is not None:
+            self.mixer.put(self, frame)
+        t = self.clock.now()
+        loud = frame.any() and float(np.dot(frame.astype(np.float64), frame)) >= MIN_ENERGY / 2
+        if loud:
+            if self.dtmf is not None and (key := self.dtmf.feed(frame)) is not None:
+                self._key(key, inband=True)
+            if (name := self.tones.feed(frame)) is not None:
+                self._tone(name)
+        else:
+            if self.dtmf is not None:
+                self.dtmf.feed(frame)
+            if (name := self.tones.feed(frame)) is not None:
+                self._tone(name)
+        event = self.utterances.feed(t, frame)
+        self._voiced = bool(self.utterances._recent and self.utterances._recent[-1])
+        words = self.utterances.bursts
+        for detector, session in [(self.machine, None), *((s.detector, s) for s in self.amd_sessions)]:
+            names = detector.voice(t, self._voiced, words)
+            if session is not None and names:
+                session.emit(names)
+        if isinstance(event, Utterance):
+            self._utterance(event)
+
+    # -- input from the far end --------------------------------------------------------------------
+
+    def _on_rfc4733(self, key: str) -> None:
+        self._key(key, inband=False)
+
+    def _key(self, key: str, *, inband: bool) -> None:
+        now = self.clock.now()
+        mine, other = (self._inband_keys, self._rfc_keys) if inband else (self._rfc_keys, self._inband_keys)
+        if any(k == key and now - at < DEDUPE_SECONDS for k, at in other):
+            return
+        mine.append((key, now))
+        if self.sink is not None:
+            self.sink.dtmf(key)
+
+    def _tone(self, name: str) -> None:
+        now = self.clock.now()
+        if name == "beep":
+            for detector, session in [(self.machine, None), *((s.detector, s) for s in self.amd_sessions)]:
+                names = detector.beep(now)
+                if session is not None and names:
+                    session.emit(names)
+            if self.sink is not None:
+                self.sink.beep()
+        elif self.sink is not None:
+            self.sink.fax_tone(name, 0)
+
+    def _utterance(self, utt: Utterance) -> None:
+        machine = self.machine.verdict == "MACHINE" and utt.start <= (self.machine.speech_start or utt.start) + 0.05
+        hints = None if self.hints is None else list(self.hints)
+        if not self.recognize:
+            self._report(" ".join(["word"] * utt.bursts), utt, machine)
+            return
+        previous = self._asr_chain
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await previous
+            text = ""
+            audio = utt.audio
+            if hints is None and len(audio) > MAX_FREEFORM_SECONDS * RATE:
+                audio = audio[: int(MAX_FREEFORM_SECONDS * RATE)]
+            try:
+                recognizer = Recognizer.shared()
+                text = await asyncio.get_running_loop().run_in_executor(None, recognizer.recognize, audio, hints)
+            except MediaUnavailable as exc:
+                log.warning("speech: %s", exc)
+            except Exception:
+                log.exception("speech recognition failed")
+            if not self.closed:
+                self._report(text, utt, machine)
+
+        self._asr_chain = self._spawn(run())
+
+    def _report(self, text: str, utt: Utterance, machine: bool) -> None:
+        for session in list(self.amd_sessions):
+            names = session.detector.words(len(text.split()))
+            if names:
+                session.emit(names)
+        if self.sink is not None:
+            self.sink.voice(text, utt.start, utt.end, machine)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- capabilities the domain actions use -------------------------------------------------------
+
+    def start_recording(self, path: Path, fmt: str, stereo: bool, direction: str) -> CallRecording:
+        rec = CallRecording(path, fmt, stereo, direction, self.clock.now())
+        self.recordings.append(rec)
+        original_finish, original_cancel = rec.finish, rec.cancel
+
+        def finish() -> tuple[float, int]:
+            self._forget(rec)
+            return original_finish()
+
+        def cancel() -> None:
+            self._forget(rec)
+            original_cancel()
+
+        rec.finish, rec.cancel = finish, cancel  # type: ignore[method-assign]
+        return rec
+
+    def _forget(self, rec: CallRecording) -> None:
+        if rec in self.recordings:
+            self.recordings.remove(rec)
+
+    def tap_opener(self, direction: str) -> RealTapper:
+        return RealTapper(self, direction)
+
+    def expect_speech(self, hints: list[str] | None) -> None:
+        """A collect wants speech: recognise with a grammar of digits and HINTS (None: free-form again)."""
+        self.hints = None if hints is None else list(hints)
+
+    def detect_machine(self, settings: dict[str, Any], report: Callable[[str], None]) -> _AmdSession:
+        """Run AMD on the audio from now on; REPORT gets MACHINE/HUMAN/UNKNOWN/NOT_READY/READY."""
+        detector = MachineDetector(AmdSettings.from_params(settings), self.clock.now())
+        session = _AmdSession(self, detector, report)
+        self.amd_sessions.append(session)
+        started = self.utterances.started_at
+        if started is not None:  # the far end is already talking
+            detector.speech_start = started
+            detector.last_voice = self.clock.now()
+        return session
+
+    def bridge_to(self, other: Any) -> bool:
+        """Connect: each hears the other through a mixer. False when OTHER carries no real audio."""
+        if not isinstance(other, CallMedia) or other is self:
+            return False
+        self.unbridge()
+        other.unbridge()
+        mixer = Mixer()
+        for party in (self, other):
+            mixer.join(party)
+            party.mixer = mixer
+        self.peer, other.peer = other, self
+        return True
+
+    def join(self, mixer: Mixer) -> None:
+        """Join an N-party mix (conference)."""
+        self.unbridge()
+        mixer.join(self)
+        self.mixer = mixer
+
+    def unbridge(self) -> None:
+        mixer, peer = self.mixer, self.peer
+        self.mixer = self.peer = None
+        if mixer is not None:
+            mixer.leave(self)
+        if peer is not None and peer.peer is self:
+            peer.unbridge()

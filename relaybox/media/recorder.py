@@ -1,0 +1,94 @@
+"""A recording of what was really heard and sent on a call: the far end's audio ("speak") and what
+the platform sent it ("listen"), frame by frame, mono or stereo (left: speak, right: listen, as the
+sandbox renderer does), with pauses (skip: cut; silence: muted) and the activity a `record` action
+needs for its timeouts (voice activity on the recorded direction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from relaybox.media import FRAME, RATE, audiofiles
+
+Samples = npt.NDArray[np.int16]
+ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
+
+
+class CallRecording:
+    def __init__(self, path: Path, fmt: str, stereo: bool, direction: str, t0: float) -> None:
+        if direction not in ("speak", "listen", "both"):
+            raise ValueError("direction must be speak, listen or both")
+        audiofiles.check_encoder(fmt)
+        self.path = path
+        self.fmt = fmt
+        self.stereo = stereo
+        self.direction = direction
+        self.t0 = t0
+        self.speak: list[Samples] = []
+        self.listen: list[Samples] = []
+        self.paused: str | None = None  # None, "skip" or "silence"
+        self.heard = False
+        self.active = False
+        self.last_sound = t0
+        self.closed = False
+
+    def feed(self, t: float, speak: Samples, listen: Samples, speak_voiced: bool) -> None:
+        """One 20 ms tick at platform time T: the far end's frame (voiced or not) and ours."""
+        if self.closed:
+            return
+        sound = False
+        if self.direction in ("speak", "both") and speak_voiced:
+            sound = True
+        if self.direction in ("listen", "both") and listen.any():
+            sound = sound or float(np.sqrt(np.mean(listen.astype(np.float64) ** 2))) > ACTIVE_ENERGY
+        self.active = sound
+        if sound:
+            self.heard = True
+            self.last_sound = t
+        if self.paused == "skip":
+            return
+        if self.paused == "silence":
+            speak = listen = np.zeros(FRAME, dtype=np.int16)
+        self.speak.append(speak)
+        self.listen.append(listen)
+
+    def activity(self, now: float) -> tuple[bool, bool, float]:
+        """(anything heard since the start, sound right now, when the last sound was)."""
+        return self.heard, self.active, self.last_sound
+
+    def pause(self, behavior: str) -> None:
+        self.paused = "skip" if behavior == "skip" else "silence"
+
+    def resume(self) -> None:
+        self.paused = None
+
+    @property
+    def seconds(self) -> float:
+        return len(self.speak) * FRAME / RATE
+
+    def finish(self) -> tuple[float, int]:
+        """Write the file; returns (seconds, bytes)."""
+        self.closed = True
+        empty = np.zeros(FRAME, dtype=np.int16)
+        speak = np.concatenate(self.speak) if self.speak else empty
+        listen = np.concatenate(self.listen) if self.listen else empty
+        if self.stereo:
+            left = speak if self.direction != "listen" else listen
+            right = listen if self.direction != "speak" else speak
+            pcm = np.empty(2 * len(left), dtype=np.int16)
+            pcm[0::2], pcm[1::2] = left, right
+            return audiofiles.write(self.path, pcm, 2, self.fmt)
+        if self.direction == "speak":
+            mono = speak
+        elif self.direction == "listen":
+            mono = listen
+        else:
+            mono = np.clip(speak.astype(np.int32) + listen, -32768, 32767).astype(np.int16)
+        return audiofiles.write(self.path, mono, 1, self.fmt)
+
+    def cancel(self) -> None:
+        self.closed = True
+        self.speak.clear()
+        self.listen.clear()
