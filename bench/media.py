@@ -10,7 +10,8 @@ It starts `python3 -m relaybox serve` at speed 1 (platform seconds = wall second
 phone to answer and talk, dials N calls from one v4 session, and on each answered call starts a TTS
 play and an MP3 recording of both directions. After --hold seconds every recording is stopped (each is
 rendered: espeak-ng speech, mixing, MP3 encoding) and every call hung up. It prints the server's CPU
-seconds (utime+stime from /proc) over the whole run divided by the call-seconds served.
+seconds (utime+stime from /proc) over the whole run divided by the call-seconds served, and the same
+figure for a baseline run of the same calls held without media actions (the ratio is media / baseline).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
+    """The server's CPU time, its finished children's (espeak-ng runs) included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
 class Session:
@@ -93,7 +95,7 @@ class Session:
         return await asyncio.wait_for(fut, 60)
 
 
-async def one_call(s: Session, hold: float, stats: dict[str, Any]) -> None:
+async def one_call(s: Session, hold: float, stats: dict[str, Any], media: bool = True) -> None:
     tag = str(uuid.uuid4())
     s.dials[tag] = asyncio.get_running_loop().create_future()
     await s.request("calling.dial", {"tag": tag, "devices": [[{"type": "phone", "params": {
@@ -101,6 +103,13 @@ async def one_call(s: Session, hold: float, stats: dict[str, Any]) -> None:
     call_id = await asyncio.wait_for(s.dials[tag], 60)
     start = time.monotonic()
     s.ended[call_id] = asyncio.get_running_loop().create_future()
+    if not media:  # the baseline: the same call held as long, without media actions
+        await asyncio.sleep(hold)
+        await s.request("calling.end", {"call_id": call_id, "node_id": "", "reason": "hangup"})
+        await asyncio.wait_for(s.ended[call_id], 60)
+        stats["call_seconds"] += time.monotonic() - start
+        stats["ok"] += 1
+        return
     await s.request("calling.play", {"call_id": call_id, "node_id": "", "control_id": str(uuid.uuid4()),
                                      "play": [{"type": "tts", "params": {"text": TTS}}]})
     rec = str(uuid.uuid4())
@@ -138,14 +147,17 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
         await s.request("signalwire.connect", {
             "version": {"major": 2, "minor": 0, "revision": 0}, "agent": "bench", "event_acks": True,
             "authentication": {"project": PROJECT, "token": TOKEN}, "contexts": ["bench"]})
-        stats: dict[str, Any] = {"call_seconds": 0.0, "recorded_seconds": 0.0, "bytes": 0, "ok": 0}
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
-        await asyncio.gather(*(one_call(s, args.hold, stats) for _ in range(args.calls)))
-        stats["cpu"] = cpu_seconds(pid) - cpu0
-        stats["wall"] = time.monotonic() - t0
+        phases: dict[str, Any] = {}
+        for name, media in (("baseline", False), ("media", True)):
+            stats: dict[str, Any] = {"call_seconds": 0.0, "recorded_seconds": 0.0, "bytes": 0, "ok": 0}
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            await asyncio.gather(*(one_call(s, args.hold, stats, media) for _ in range(args.calls)))
+            stats["cpu"] = cpu_seconds(pid) - cpu0
+            stats["wall"] = time.monotonic() - t0
+            phases[name] = stats
         await ws.close()
         s.reader.cancel()
-    return stats
+    return phases
 
 
 def main() -> int:
@@ -161,19 +173,24 @@ def main() -> int:
              "--token", TOKEN, "--speed", "1", "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT,
         )
         try:
-            stats = asyncio.run(run(args, port, server.pid))
+            phases = asyncio.run(run(args, port, server.pid))
         finally:
             server.terminate()
             server.wait(20)
+    base, stats = phases["baseline"], phases["media"]
     per = stats["cpu"] / max(stats["call_seconds"], 1e-9)
+    base_per = base["cpu"] / max(base["call_seconds"], 1e-9)
     print(f"media: {args.calls} calls x {args.hold:g} s, each playing TTS and recording MP3 (both directions)")
     print(f"  recordings finished: {stats['ok']}/{args.calls}, {stats['recorded_seconds']:.0f} s of audio, "
           f"{stats['bytes'] / 1e6:.1f} MB")
     print(f"  server CPU {stats['cpu']:.1f} s over {stats['wall']:.1f} s wall, "
           f"{stats['call_seconds']:.0f} call-seconds")
     print(f"  => {per * 1000:.2f} ms CPU per call-second ({per * 100:.2f}% of a core per active call)")
-    return 0 if stats["ok"] == args.calls else 1
-
+    print(f"baseline: the same {args.calls} calls held {args.hold:g} s without media: server CPU {base['cpu']:.1f} s, "
+          f"{base['call_seconds']:.0f} call-seconds => {base_per * 1000:.2f} ms CPU per call-second")
+    print(f"ratio media / baseline: {per / max(base_per, 1e-9):.1f}x "
+          f"(media actions cost {(per - base_per) * 1000:.2f} ms CPU per call-second)")
+    return 0 if stats["ok"] == args.calls and base["ok"] == args.calls else 1
 
 if __name__ == "__main__":
     sys.exit(main())
