@@ -131,16 +131,71 @@ class RtpReceiver:
 
     def pcm(self, codec: str) -> array[int]:
         """The packets' payloads decoded from G.711 (in sequence order)."""
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import audioop  # stdlib up to 3.12
-
         ordered = sorted(self.packets, key=lambda p: struct.unpack("!H", p[2:4])[0])
-        payload = b"".join(p[12:] for p in ordered)
-        linear = audioop.ulaw2lin(payload, 2) if codec == "PCMU" else audioop.alaw2lin(payload, 2)
-        return array("h", linear)
+        return g711_decode(b"".join(p[12:] for p in ordered), codec)
+
+
+def g711_decode(payload: bytes, codec: str) -> array[int]:
+    """µ-law (PCMU) or A-law (PCMA) bytes as 16-bit samples."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop  # stdlib up to 3.12
+
+    linear = audioop.ulaw2lin(payload, 2) if codec == "PCMU" else audioop.alaw2lin(payload, 2)
+    return array("h", linear)
+
+
+class WsReceiver:
+    """A local WebSocket server (aiohttp, on a loop of its own thread) collecting the binary frames a tap sends."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from aiohttp import web
+
+        self.frames: list[bytes] = []
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def tap(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            async for msg in ws:
+                if msg.type == web.WSMsgType.BINARY:
+                    self.frames.append(msg.data)
+            return ws
+
+        async def start() -> None:
+            app = web.Application()
+            app.router.add_get("/tap", tap)
+            self.runner = web.AppRunner(app)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(start())
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    @property
+    def uri(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/tap"
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(2)
 
 
 def fetch(url: str) -> tuple[int, bytes]:

@@ -13,7 +13,9 @@ import pytest
 from test_media_helpers import (
     MediaFiles,
     RtpReceiver,
+    WsReceiver,
     fetch,
+    g711_decode,
     loud_fraction,
     mp3_samples,
     phone_heard,
@@ -109,6 +111,21 @@ def test_blocking_tap_returns_when_the_call_ends(relaybox: Any, clients: Any, fl
     assert loud_fraction(rtp.pcm("PCMA")) > 0.1  # what the phone said (direction speak), decoded
     call, _ = phone_heard(relaybox, to)
     assert call["end_reason"] == "hangup"
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_websocket_tap_gets_g711_frames(relaybox: Any, clients: Any, flavor: str) -> None:
+    to = number(flavor, 5)
+    relaybox.set_phone(to, ANSWER)
+    ws = WsReceiver()
+    try:
+        result = run(clients, flavor, "tap_ws", to, TAP_URI=ws.uri)
+    finally:
+        ws.close()
+    line(result, r"^TAP_WS True True ws$")
+    assert len(ws.frames) > 20 and all(len(f) == 160 for f in ws.frames)  # 20 ms of 8 kHz µ-law each
+    pcm = g711_decode(b"".join(ws.frames), "PCMU")
+    assert loud_fraction(pcm) > 0.05  # the TTS played to the phone
 
 
 BAD = ("BAD_TYPE", "BAD_URL", "MISSING_URL", "JUNK_AUDIO", "BAD_RINGTONE", "BAD_VOLUME", "BAD_PROMPT_TIMEOUT",

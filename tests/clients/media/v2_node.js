@@ -151,6 +151,13 @@ const scenarios = {
     await until(a, 200)
     out('RECORD_LISTEN', p.successful && a.result.successful, a.result.url, a.result.duration, a.result.size)
   },
+  async tap_ws (call) {
+    const a = await call.tapAsync({ audio_direction: 'listen', target_type: 'ws', target_uri: process.env.TAP_URI, codec: 'PCMU', rate: 8000 })
+    await call.playTTS({ text: 'this audio goes to the websocket tap' })
+    await a.stop()
+    await until(a)
+    out('TAP_WS', a.completed, a.result.successful, a.sourceDevice.type)
+  },
   async tap_block (call) {
     const t = await call.tap({ audio_direction: 'speak', target_type: 'rtp', target_addr: '127.0.0.1', target_port: +process.env.TAP_PORT, target_ptime: 40, codec: 'PCMA' })
     out('TAP_BLOCK', t.successful, t.sourceDevice.type, t.destinationDevice.params.ptime, call.state)

@@ -218,6 +218,15 @@ async def scenario_record_listen(call):
     out("RECORD_LISTEN", p.successful and a.result.successful, a.result.url, a.result.duration, a.result.size)
 
 
+async def scenario_tap_ws(call):
+    a = await call.tap_async(audio_direction="listen", target_type="ws", target_uri=os.environ["TAP_URI"],
+                             codec="PCMU", rate=8000)
+    await call.play_tts(text="this audio goes to the websocket tap")
+    await a.stop()
+    await wait_done(a)
+    out("TAP_WS", a.completed, a.result.successful, a.source_device["type"])
+
+
 async def scenario_tap_block(call):
     t = await call.tap(audio_direction="speak", target_type="rtp", target_addr="127.0.0.1",
                        target_port=int(os.environ["TAP_PORT"]), target_ptime=40, codec="PCMA")
