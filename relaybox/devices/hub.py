@@ -291,6 +291,14 @@ class DeviceHub:
             return
         device.say("Sorry, I didn't understand")
 
+    def power(self, device: Device, restart: bool) -> None:
+        """A workflow powers the device off (or restarts it): calls and listens end as when it goes offline."""
+        device.note(power="restart" if restart else "off")
+        self._go_offline(device)
+        if restart:
+            device.online = True
+            self._save(device)
+
     def _go_offline(self, device: Device) -> None:
         device.online = False
         self._save(device)

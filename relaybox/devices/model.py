@@ -26,6 +26,7 @@ class Device:
     online: bool = True
     channel: str = ASSISTANT_CHANNEL
     led: str = "off"
+    location_enabled: bool = False
     call_id: str | None = None  # the device call it is ringing in or connected to
     created_at: float = 0.0
     transcript: list[dict[str, Any]] = field(default_factory=list)

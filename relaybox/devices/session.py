@@ -432,7 +432,7 @@ class WorkflowSession:
         query = req.body.get("query")
         values: dict[str, Any] = {
             "name": device.name, "id": device.id, "type": "relay2", "address": "", "latlong": list(SANDBOX_LATLONG),
-            "battery": 100, "indoor_location": "", "username": device.name, "location_enabled": False,
+            "battery": 100, "indoor_location": "", "username": device.name, "location_enabled": device.location_enabled,
             "location": "",
         }
         if query not in values:
@@ -441,10 +441,14 @@ class WorkflowSession:
 
     def _rq_set_device_info(self, req: Request) -> tuple[dict[str, Any], After]:
         device = self._one_target(req)
-        if req.body.get("field") == "label" and isinstance(req.body.get("value"), str):
-            new = req.body["value"]
-            if not self.hub.rename(device, new):
+        field, value = req.body.get("field"), req.body.get("value")
+        if field == "label" and isinstance(value, str):
+            if not self.hub.rename(device, value):
                 raise RequestError("invalid_name")
+        elif field == "location_enabled" and value in ("true", "false", True, False):
+            device.location_enabled = value in ("true", True)
+        else:
+            raise RequestError("invalid_field")
         return {}, None
 
     def _rq_set_channel(self, req: Request) -> tuple[dict[str, Any], After]:
@@ -688,9 +692,7 @@ class WorkflowSession:
 
         def after() -> None:
             for device in devices:
-                self.hub.act(device, {"go_offline": True})
-                if restart:
-                    self.hub.act(device, {"go_online": True})
+                self.hub.power(device, restart)
 
         return {}, after
 

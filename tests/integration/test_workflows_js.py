@@ -382,3 +382,17 @@ def test_absorb_triggers(relaybox: Any, jsx: JsWorkflows) -> None:
     relaybox.wait_until(lambda: device(relaybox, "Carol")["in_call"])
     assert [m for m in jsx.marks() if m.startswith("START")] == [f"START {BOB_URN}"]  # one instance took both
     assert len(relaybox.api("GET", "/api/workflows/instances")[1]["instances"]) == 1
+
+
+def test_location_power_off_and_restart(relaybox: Any, jsx: JsWorkflows) -> None:
+    setup_devices(relaybox, carol=True)
+    register(relaybox, record("power", jsx.uri("power"), {"on_phrases": ["power"]}, [ALICE]))
+    act(relaybox, "Bob", speak="call Alice")  # Bob is in a call when the workflow powers him off
+    act(relaybox, "Alice", speak="power")
+    jsx.wait_for(r"WF LOCATION true \[35.7796,-78.6382\]")
+    jsx.wait_for(r"WF POWERED")
+    assert not device(relaybox, "Bob")["online"] and not device(relaybox, "Bob")["in_call"]
+    assert said(relaybox, "Alice")[-1] == "Call from Bob"  # Alice was rung: the call ended with Bob's power
+    assert device(relaybox, "Carol")["online"]
+    assert [e["power"] for e in device(relaybox, "Carol")["transcript"] if "power" in e] == ["restart"]
+    assert [e["power"] for e in device(relaybox, "Bob")["transcript"] if "power" in e] == ["off"]

@@ -432,3 +432,41 @@ async def test_workflow_places_a_group_call(hub: DeviceHub) -> None:
     assert connected["uri"] == BOB
     send(session, "call", "c2", uri="urn:relay-resource:name:group:Nope", **target(CAROL))
     assert link.take() == [{"_type": "wf_api_error_response", "_id": "c2", "error": "unknown_group"}]
+
+
+async def test_device_info_fields(hub: DeviceHub) -> None:
+    session, link = session_on(hub)
+    send(session, "set_device_info", "s1", field="location_enabled", value="true", **target(BOB))
+    send(session, "get_device_info", "g1", query="location_enabled", **target(BOB))
+    send(session, "get_device_info", "g2", query="latlong", **target(BOB))
+    send(session, "set_device_info", "s2", field="channel", value="x", **target(BOB))
+    send(session, "set_device_info", "s3", field="label", value="Robert", **target(BOB))
+    assert link.take() == [
+        {"_type": "wf_api_set_device_info_response", "_id": "s1"},
+        {"_type": "wf_api_get_device_info_response", "_id": "g1", "location_enabled": True},
+        # never whole numbers: the SDKs would turn an all-integer array into a string
+        {"_type": "wf_api_get_device_info_response", "_id": "g2", "latlong": [35.7796, -78.6382]},
+        {"_type": "wf_api_error_response", "_id": "s2", "error": "invalid_field"},
+        {"_type": "wf_api_set_device_info_response", "_id": "s3"},
+    ]
+    assert hub.find("Robert") is hub.find_by_id("990007560023456")
+
+
+async def test_kept_timer_triggers_are_scheduled_at_start(clock: ManualClock, conn: Connector) -> None:
+    start = datetime.fromtimestamp(clock.epoch(0) - 30, UTC).replace(tzinfo=None).isoformat()
+    registry = Registry(records=[
+        rec("every-minute", {"on_timer": {"start_time": start, "frequency": "minutely"}}),
+        rec("once-now", {"on_timer": {"start_time": "immediately"}}),
+    ])
+    hub = DeviceHub(clock, registry, conn)
+    hub.create("Alice", "1")
+    hub.start()
+    await clock.advance(29)
+    await hub.idle()
+    assert conn.links == []  # `immediately` does not fire again after a restart
+    await clock.advance(1)
+    await hub.idle()
+    assert [s.registration.name for s, _ in conn.links] == ["every-minute"]
+    hub.close()
+    await clock.advance(120)
+    assert len(conn.links) == 1

@@ -7,6 +7,7 @@
 //   /started    reports its START event (HTTP and timer triggers) and terminates
 //   /groupcall  places a call to a group URN from an interaction
 //   /absorb     a call workflow that stays running and takes in further calls (absorb_triggers)
+//   /power      location on, device info, power a device off and restart another
 const { relay, Event, Uri } = require('@relaypro/sdk')
 
 const app = relay()
@@ -96,6 +97,18 @@ app.workflow('absorb', wf => {
     await wf.answerCall(me, call_id)
   })
   wf.on(Event.CALL_DISCONNECTED, async ({ device_name }) => mark('CALL_DISCONNECTED', device_name))
+  wf.on(Event.ERROR, async (e) => mark('ERROR', e && e.error && e.error.message))
+})
+
+app.workflow('power', wf => {
+  wf.on(Event.START, async ({ trigger: { args: { source_uri } } }) => {
+    await wf.enableLocation(source_uri)
+    mark('LOCATION', await wf.getDeviceLocationEnabled(source_uri), JSON.stringify(await wf.getDeviceLatLong(source_uri)))
+    await wf.powerDownDevice(Uri.deviceName('Bob'))
+    await wf.restartDevice(Uri.deviceName('Carol'))
+    mark('POWERED')
+    await wf.terminate()
+  })
   wf.on(Event.ERROR, async (e) => mark('ERROR', e && e.error && e.error.message))
 })
 
