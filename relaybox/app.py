@@ -91,6 +91,8 @@ class RelayBox:
             fax_docs=FaxDocuments(Path(settings.data_dir) / "faxes"),
         )
         self.platform.handlers.update(self.media.handlers())
+        if self.sip is not None:
+            self.sip.media_options.update(clock=self.clock, renderer=renderer)
         self.message_store = MessageStore(self.store)
         self.handsets = Handsets(self.message_store, self.message_store.phone_modes())
         self.messaging = Messaging(

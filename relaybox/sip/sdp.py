@@ -157,11 +157,12 @@ def read_answer(answer: Session, offered: list[str]) -> Choice:
     media = answer.audio()
     if media is None:
         raise SdpError("the answer has no audio stream")
-    for pt in media.formats:
-        name = codec_name(media, pt)
-        if name in offered:
-            return _choice(answer, media, name, pt)
-    raise SdpError("the answer picked no codec we offered")
+    for allowed in (offered, SUPPORTED):  # lenient: a far end answering with a G.711 we did not offer still works
+        for pt in media.formats:
+            name = codec_name(media, pt)
+            if name is not None and name in allowed:
+                return _choice(answer, media, name, pt)
+    raise SdpError("the answer picked no codec relaybox can use")
 
 
 def build(host: str, port: int, codecs: list[tuple[str, int]], *, dtmf_pt: int | None = 101,

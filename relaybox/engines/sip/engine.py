@@ -86,6 +86,7 @@ class SipEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._resolved: dict[str, str] = {}
+        self.media_options: dict[str, Any] = {}  # CallMedia keyword arguments (clock, renderer)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -57,13 +57,19 @@ class Target:
     codecs: list[str] | None = None
 
 
+# optional media capabilities the domain's actions look up on a leg (`getattr`); a SipLeg lends its CallMedia's
+MEDIA_CAPABILITIES = frozenset(
+    {"prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "unbridge", "join", "send_digits"}
+)
+
+
 def make_media(endpoint: Any, leg: SipLeg) -> Any:
     """The media engine's CallMedia on ENDPOINT (None when relaybox.media has none: signalling only)."""
     try:
         from relaybox.media.callmedia import CallMedia
     except ImportError:
         return None
-    return CallMedia(endpoint)
+    return CallMedia(endpoint, **leg.engine.media_options)
 
 
 class SipLeg:
@@ -427,6 +433,19 @@ class SipLeg:
     def cue(self, name: str) -> None:
         if self.media is not None:
             self.media.cue(name)
+
+    def bridge_to(self, other: Any) -> bool:
+        """Connect: bridge this leg's audio to OTHER's (a leg or a CallMedia); False without real audio."""
+        if self.media is None:
+            return False
+        return bool(self.media.bridge_to(getattr(other, "media", other)))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in MEDIA_CAPABILITIES:
+            media = self.__dict__.get("media")
+            if media is not None:
+                return getattr(media, name)
+        raise AttributeError(name)
 
     # ------------------------------------------------------------------ re-INVITE (hold)
 

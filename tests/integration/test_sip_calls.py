@@ -1,0 +1,347 @@
+"""Real SIP calls on loopback: sipp (Debian sip-tester) against a `relaybox serve` with --sip-port.
+
+Inbound calls are answered by the official v2 Python consumer; outbound dials come from the official v2
+client (numbers routed to a trunk) or a raw v4 WebSocket (sip: devices, which signalwire 2.x cannot dial).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import Relaybox
+from relayws import V4Ws
+
+SIPP_DIR = Path(__file__).parent / "sipp"
+OFFICE = "+15552220000"
+TRUNKED = "+15559990000"  # routed to the sipp trunk (prefix +1555999)
+
+
+def _require_sipp() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        if os.environ.get("CI") or os.environ.get("RELAYBOX_REQUIRE_CLIENTS") == "1":
+            pytest.fail("sipp is not installed; run scripts/setup-sip.sh (make test does)", pytrace=False)
+        pytest.skip("sipp is not installed; run scripts/setup-sip.sh (make test does)")
+    return path
+
+
+def _free_udp_tcp_port() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture
+def relaybox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The conftest server with SIP on a free port (real-time clock: SIP media runs in real time)."""
+    _require_sipp()
+    sip_port = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(sip_port))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    box = Relaybox(data_dir, tmp_path / "relaybox.log", speed="1")
+    box.start()
+    box.sip_port = sip_port  # type: ignore[attr-defined]
+    try:
+        yield box
+    finally:
+        status = box.stop()
+    assert status == 0, f"relaybox exited with {status}; log:\n{box.log()}"
+
+
+def sipp(box: Any, tmp_path: Path, *args: str, port: int, timeout: float = 30.0,
+         background: bool = False) -> Any:
+    """Run sipp against BOX's SIP port from 127.0.0.1:PORT (one call unless -m is given)."""
+    argv = ["sipp", f"127.0.0.1:{box.sip_port}", "-i", "127.0.0.1", "-p", str(port), "-nostdin",
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err", "-trace_msg", "-max_retrans", "3", *args]
+    if "-m" not in args:
+        argv += ["-m", "1"]
+    if background:
+        return subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=timeout + 15)
+
+
+def sipp_log(tmp_path: Path) -> str:
+    out = []
+    for f in sorted(tmp_path.glob("*_messages.log")) + sorted(tmp_path.glob("*_errors.log")):
+        out.append(f"--- {f.name}\n{f.read_text(errors='replace')[-6000:]}")
+    return "\n".join(out)
+
+
+def scenario(tmp_path: Path, name: str, **codes: int) -> str:
+    """A copy of sipp/NAME with status codes in place (sipp takes no keyword where a status code goes)."""
+    text = (SIPP_DIR / name).read_text()
+    for key, code in codes.items():
+        text = text.replace(key.upper(), str(code))
+    path = tmp_path / (name.removesuffix(".xml") + "".join(f"_{c}" for c in codes.values()) + ".xml")
+    path.write_text(text)
+    return str(path)
+
+
+def register_scenario(tmp_path: Path, expect: int) -> str:
+    return scenario(tmp_path, "register.xml", expect=expect)
+
+
+def history(box: Relaybox) -> list[dict[str, Any]]:
+    status, body = box.api("GET", "/api/calls?limit=50")
+    assert status == 200, body
+    return list(body["calls"])
+
+
+def add_trunk(box: Relaybox, name: str, port: int, prefixes: list[str] | None = None, **extra: Any) -> None:
+    body = {"name": name, "uri": f"sip:127.0.0.1:{port}", "prefixes": prefixes or [], **extra}
+    status, reply = box.api("POST", "/api/trunks", body)
+    assert status == 201, reply
+
+
+# ------------------------------------------------------------------------------------------------ inbound
+
+
+def test_inbound_call_answered_by_official_v2_consumer_then_caller_hangs_up(
+        relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)  # INVITEs from the trunk's address are trusted
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+
+    done = sipp(relaybox, tmp_path, "-sn", "uac", "-s", OFFICE, "-d", "1500", port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+
+    line = consumer.wait_for(r"^ANSWERED (\S+) True", timeout=10)
+    call_id = line.group(1)
+    assert any(line.startswith(f"INBOUND CALL {call_id} ") for line in consumer.lines), consumer.lines
+    calls = relaybox.wait_until(
+        lambda: [c for c in history(relaybox) if c["call_id"] == call_id and c["state"] == "ended"], timeout=10,
+        message="the inbound SIP call in the history as ended")
+    assert calls[0]["direction"] == "inbound" and calls[0]["end_reason"] == "hangup"
+    assert calls[0]["to_number"] == f"sip:{OFFICE}@127.0.0.1" and calls[0]["context"] == "office"
+    messages = sipp_log(tmp_path)
+    assert "SIP/2.0 200 OK" in messages and "m=audio" in messages  # answered with an SDP answer
+
+
+def test_unauthenticated_invite_is_challenged_and_bad_credentials_refused(relaybox: Any, tmp_path: Path) -> None:
+    relaybox.add_number(OFFICE, "office")
+    port = _free_udp_tcp_port()
+    # an unknown source without credentials: 407
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_noauth.xml"), "-s", OFFICE,
+                port=port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    # wrong password for a real user: 403
+    relaybox.api("POST", "/api/sip-users", {"username": "bob", "password": "right-password"})
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_auth.xml"), "-s", OFFICE, "-key", "user", "bob",
+                "-au", "bob", "-ap", "wrong-password", port=port, timeout=10)
+    assert done.returncode != 0  # the scenario wanted a 200 and got 403
+    assert "403 Bad credentials" in sipp_log(tmp_path)
+    assert not [c for c in history(relaybox) if c["direction"] == "inbound"], "a refused INVITE created a call"
+
+
+def test_inbound_with_digest_credentials_reaches_the_context(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    relaybox.add_number(OFFICE, "office")
+    status, _ = relaybox.api("POST", "/api/sip-users", {"username": "carol", "password": "s3cret-pw"})
+    assert status == 201
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_auth.xml"), "-s", OFFICE, "-key", "user", "carol",
+                "-au", "carol", "-ap", "s3cret-pw", port=_free_udp_tcp_port())
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=10)[0]
+    assert call["from_number"] == "sip:carol@127.0.0.1" and call["end_reason"] == "hangup"
+
+
+def test_malformed_datagrams_do_not_crash_and_a_call_still_works(
+        relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    from tests.unit.test_sip_message import TORTURE, WSINV
+
+    target = ("127.0.0.1", relaybox.sip_port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for data in [*TORTURE, WSINV, b"\x00" * 100, os.urandom(1400), b"SIP/2.0 200 OK\r\n\r\n"]:
+            s.sendto(data[:65000], target)
+    with socket.create_connection(target) as t:  # TCP: garbage, then a bad Content-Length
+        t.sendall(os.urandom(3000) + b"\r\n\r\nINVITE sip:a@b SIP/2.0\r\nContent-Length: zz\r\n\r\n")
+    time.sleep(0.5)
+    status, health = relaybox.api("GET", "/api/sip")
+    assert status == 200 and health["enabled"] and health["stats"].get("malformed", 0) >= len(TORTURE) - 2, health
+    assert health["stats"].get("errors", 0) == 0, health
+
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sn", "uac", "-s", OFFICE, port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+
+
+def test_options_over_tcp(relaybox: Any) -> None:
+    with socket.create_connection(("127.0.0.1", relaybox.sip_port), timeout=5) as t:
+        port = t.getsockname()[1]
+        t.sendall(
+            f"OPTIONS sip:relaybox@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:{port};branch=z9hG4bKt1\r\n"
+            "f: <sip:t@127.0.0.1>;tag=a\r\nt: <sip:relaybox@127.0.0.1>\r\ni: tcp-options-1\r\nCSeq: 7 OPTIONS\r\n"
+            "l: 0\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += t.recv(4096)
+    assert data.startswith(b"SIP/2.0 200 OK\r\n"), data
+    assert b"CSeq: 7 OPTIONS" in data and b"INVITE" in data
+
+
+# ------------------------------------------------------------------------------------------------ registrar
+
+
+def test_register_with_digest_good_and_bad_password(relaybox: Any, tmp_path: Path) -> None:
+    status, body = relaybox.api("POST", "/api/sip-users", {"username": "alice", "password": "alice-pw"})
+    assert status == 201, body
+    port = _free_udp_tcp_port()
+    bad = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 403), "-key", "user", "alice", "-key",
+               "contact_port", "7000", "-au", "alice", "-ap", "not-it", port=port)
+    assert bad.returncode == 0, bad.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    assert relaybox.api("GET", "/api/sip-users")[1]["sip_users"][0]["registered"] is False
+    good = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 200), "-key", "user", "alice", "-key",
+                "contact_port", "7000", "-au", "alice", "-ap", "alice-pw", port=port)
+    assert good.returncode == 0, good.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    users = relaybox.api("GET", "/api/sip-users")[1]["sip_users"]
+    assert users == [{"username": "alice", "realm": "relaybox", "created_at": users[0]["created_at"],
+                      "registered": True, "contact": "sip:alice@127.0.0.1:7000"}]
+    # an unknown user gets challenged, then refused
+    unknown = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 403), "-key", "user", "mallory", "-key",
+                   "contact_port", "7000", "-au", "mallory", "-ap", "x", port=port)
+    assert unknown.returncode == 0, unknown.stdout.decode(errors="replace")[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------ outbound
+
+
+async def _dial(box: Any, device: dict[str, Any], hangup_after: float | None = 0.5,
+                timeout: float = 30.0) -> dict[str, Any]:
+    """calling.dial over a raw v4 connection; returns the final dial event's params (and ends an answered call)."""
+    async with aiohttp.ClientSession() as http:
+        ws = await V4Ws.open(http, box.ws_url)
+        reply = await ws.connect(contexts=["office"], project=box.project, token=box.token)
+        assert "result" in reply, reply
+        await ws.command("calling.dial", {"tag": "sip-dial", "devices": [[device]]})
+
+        def final() -> dict[str, Any] | None:
+            for e in ws.events("calling.call.dial"):
+                if e["params"]["dial_state"] in ("answered", "failed"):
+                    return dict(e["params"])
+            return None
+
+        result: dict[str, Any] = await ws.wait_for(final, timeout=timeout)
+        if result["dial_state"] == "answered" and hangup_after is not None:
+            await asyncio.sleep(hangup_after)
+            call_id = result["call"]["call_id"]
+            await ws.command("calling.end", {"call_id": call_id, "reason": "hangup"})
+            await ws.wait_state(call_id, "ended")
+        await ws.close()
+        return result
+
+
+def test_dial_a_registered_sip_user_answered(relaybox: Any, tmp_path: Path) -> None:
+    relaybox.api("POST", "/api/sip-users", {"username": "alice", "password": "alice-pw"})
+    uas_port = _free_udp_tcp_port()
+    uas = sipp(relaybox, tmp_path, "-sn", "uas", port=uas_port, background=True)
+    try:
+        reg = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 200), "-key", "user", "alice", "-key",
+                   "contact_port", str(uas_port), "-au", "alice", "-ap", "alice-pw",
+                   port=_free_udp_tcp_port())
+        assert reg.returncode == 0, reg.stdout.decode(errors="replace")[-3000:]
+        device = {"type": "sip", "params": {"to": "sip:alice@127.0.0.1", "from": "sip:app@relaybox",
+                                            "headers": [{"name": "X-Account", "value": "A-7"}],
+                                            "codecs": ["PCMA"]}}
+        result = asyncio.run(_dial(relaybox, device))
+        assert result["dial_state"] == "answered", result
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    messages = sipp_log(tmp_path)
+    invite = messages[messages.find("INVITE sip:alice@127.0.0.1:"):]
+    assert "X-Account: A-7" in invite.split("\n\n")[0] or "X-Account: A-7" in invite[:2000]
+    assert re.search(r"m=audio \d+ RTP/AVP 8 101", invite), invite[:1500]  # codec preference: PCMA only
+    assert "BYE sip:" in messages  # relaybox hung up the answered call
+
+
+def test_unregistered_sip_uri_still_reaches_the_sandbox(relaybox: Any) -> None:
+    result = asyncio.run(_dial(relaybox, {"type": "sip", "params": {"to": "sip:nobody@127.0.0.1"}}))
+    assert result["dial_state"] == "answered", result
+    assert relaybox.sandbox_calls("sip:nobody@127.0.0.1"), "the sandbox phone did not get the call"
+
+
+# signalwire 2.x sets call.busy for end_reason busy and call.failed only for error: a decline is neither
+@pytest.mark.parametrize(("status", "flag"), [("486", "busy"), ("603", "decline")])
+def test_official_v2_dial_through_a_trunk_rejected(relaybox: Any, clients: Any, tmp_path: Path, status: str,
+                                                   flag: str) -> None:
+    uas_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
+    uas = sipp(relaybox, tmp_path, "-sf", scenario(tmp_path, "uas_reject.xml", status=int(status)),
+               port=uas_port, background=True)
+    try:
+        result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert result.find(r"^DIAL successful: False"), result.describe()
+    call = result.find(r"^CALL \S+ state (\S+) busy (\S+) failed (\S+)")
+    assert call, result.describe()
+    assert call.group(1) == "ended"
+    assert (call.group(2), call.group(3)) == (("True", "False") if flag == "busy" else ("False", "False")), \
+        result.describe()
+    ended = [c for c in history(relaybox) if c["direction"] == "outbound"]
+    assert ended and ended[0]["end_reason"] == ("busy" if status == "486" else "decline")
+
+
+def test_official_v2_dial_through_a_trunk_answered(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    uas_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
+    uas = sipp(relaybox, tmp_path, "-sn", "uas", port=uas_port, background=True)
+    try:
+        result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert result.find(r"^DIAL successful: True"), result.describe()
+    assert result.find(r"^HANGUP True"), result.describe()
+    messages = sipp_log(tmp_path)
+    assert f"INVITE sip:{TRUNKED}@127.0.0.1:{uas_port} SIP/2.0" in messages
+
+
+def test_dial_no_answer_sends_cancel(relaybox: Any, tmp_path: Path) -> None:
+    uas_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
+    uas = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uas_ring_cancel.xml"), port=uas_port, background=True)
+    try:
+        device = {"type": "phone", "params": {"to_number": TRUNKED, "from_number": OFFICE, "timeout": 2}}
+        result = asyncio.run(_dial(relaybox, device))
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert result["dial_state"] == "failed" and result["reason"] == "noAnswer", result
