@@ -26,6 +26,7 @@ test-clients:
 	scripts/setup-relay-sdk.sh
 
 test: $(STAMP) media test-clients
+	scripts/setup-sip.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
