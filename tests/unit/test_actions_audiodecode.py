@@ -57,7 +57,7 @@ def test_wav_and_mp3_decode_to_8k_mono() -> None:
 
 @pytest.mark.parametrize("data", [b"", b"hello world" * 100, b"RIFF\x00\x00\x00\x00WAVEjunk"])
 def test_anything_else_is_a_clear_error(data: bytes) -> None:
-    with pytest.raises(ValueError, match="WAV|MP3|decode"):
+    with pytest.raises(ValueError, match=r"WAV|MP3|decode"):
         decode_audio(data)
 
 
@@ -104,3 +104,46 @@ def test_a_played_file_is_in_the_recording_at_its_volume(tmp_path: Path) -> None
     (silent0, loud0, after0), (_, loud20, _) = results
     assert silent0 == 0 and after0 == 0 and loud0 > 4000
     assert loud0 / loud20 == pytest.approx(10, rel=0.05)  # -20 dB is a tenth of the amplitude
+
+
+def goertzel(samples: array[int], freq: float, rate: int = 8000) -> float:
+    """Power of FREQ in SAMPLES."""
+    k = 2 * math.cos(2 * math.pi * freq / rate)
+    s1 = s2 = 0.0
+    for v in samples:
+        s1, s2 = v + k * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - k * s1 * s2
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "freqs"),
+    [
+        ("us", [(0.0, 2.0, True), (2.0, 6.0, False)], (440, 480)),
+        ("uk", [(0.0, 0.4, True), (0.4, 0.6, False), (0.6, 1.0, True), (1.0, 3.0, False)], (400, 450)),
+        ("fr", [(0.0, 1.5, True), (1.5, 5.0, False)], (440,)),
+    ],
+)
+def test_ringtones_are_rendered_with_their_country_cadence(
+    tmp_path: Path, name: str, pattern: list[tuple[float, float, bool]], freqs: tuple[int, ...]
+) -> None:
+    """A recording of a ringtone played to the far end: tone exactly in the cadence's on spans, at its frequencies."""
+    from relaybox.domain.actions.record import played_segment
+
+    renderer = AudioRenderer(tmp_path)
+    period = pattern[-1][1]
+    spec = RecordingSpec(tmp_path / f"{name}.wav", "wav", False, "listen", period)
+    segment = played_segment({"type": "ringtone", "params": {"name": name}}, 0.0, period)
+    assert segment is not None
+    spec.listen.append(segment)
+    renderer.render(spec)
+    with wave.open(str(spec.path)) as w:
+        samples = array("h", w.readframes(w.getnframes()))
+    for start, end, on in pattern:
+        inner = samples[int((start + 0.02) * 8000):int((end - 0.02) * 8000)]
+        if on:
+            assert rms(inner) > 2000, (name, start, end)
+            window = inner[:1600]
+            powers = {f: goertzel(window, f) for f in (*freqs, 350, 1000)}
+            assert all(powers[f] > 50 * powers[1000] for f in freqs), powers
+        else:
+            assert rms(inner) == 0, (name, start, end)
