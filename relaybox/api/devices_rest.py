@@ -23,7 +23,7 @@ from relaybox.storage.workflows import WorkflowStore
 if TYPE_CHECKING:
     from relaybox.app import RelayBox
 
-ACTION_FIELDS = {"button", "taps", "hold", "speak", "go_offline", "go_online"}
+ACTION_FIELDS = {"button", "taps", "hold", "speak", "channel", "go_offline", "go_online"}
 
 
 def build_hub(box: RelayBox) -> tuple[DeviceHub, Connector]:

@@ -207,6 +207,13 @@ class DeviceHub:
             return
         if not device.online:
             raise DeviceError(f"{device.name} is offline", 409)
+        if "channel" in action:
+            channel = action["channel"]
+            if not isinstance(channel, str) or not channel.strip() or set(action) != {"channel"}:
+                raise DeviceError("'channel' must be a non-empty channel name, alone")
+            device.note(did=action)
+            self._change_channel(device, channel.strip())
+            return
         if "speak" in action:
             text = action["speak"]
             if not isinstance(text, str) or not text.strip() or set(action) != {"speak"}:
@@ -217,8 +224,8 @@ class DeviceHub:
         button = action.get("button")
         if button not in ("talk", "assistant"):
             raise DeviceError("an action is one of {'button': 'talk'|'assistant', 'taps': 1-3}, "
-                              "{'button': 'talk', 'hold': S}, {'speak': TEXT}, {'go_offline': true}, "
-                              "{'go_online': true}")
+                              "{'button': 'talk', 'hold': S}, {'speak': TEXT}, {'channel': NAME}, "
+                              "{'go_offline': true}, {'go_online': true}")
         if "hold" in action:
             hold = action["hold"]
             if button != "talk" or set(action) != {"button", "hold"} or not isinstance(hold, int | float) \
@@ -267,6 +274,25 @@ class DeviceHub:
             self._button_event(device, "channel", taps)
         elif taps == "single":
             device.say(f"{device.name}, {device.channel} channel")
+
+    def _change_channel(self, device: Device, name: str) -> None:
+        """The user turns to another channel: the interaction left is `suspended` (a non-transient instance
+        ends), the one come back to is `resumed` and gets the buttons again."""
+        old, device.channel = device.channel, name
+        if old == name:
+            return
+        for session in list(self.sessions):
+            for ix in [i for i in session.interactions.values() if i.device is device]:
+                if ix.name == old:
+                    if not session.transient:
+                        session.end("normal")
+                        break
+                    session.emit("interaction_lifecycle", type="suspended", source_uri=ix.urn, reason=None)
+                    if self.focus.get(device.name) is session:
+                        del self.focus[device.name]
+                elif ix.name == name:
+                    self.focus[device.name] = session
+                    session.emit("interaction_lifecycle", type="resumed", source_uri=ix.urn, reason=None)
 
     def _button_event(self, device: Device, button: str, taps: str) -> None:
         session = self.focus[device.name]

@@ -76,6 +76,12 @@ class WorkflowSession:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
+    @property
+    def transient(self) -> bool:
+        """Registered with `transient` (the CLI default): keeps running when the user leaves its channel."""
+        options = self.registration.record.get("options")
+        return not (isinstance(options, dict) and options.get("transient") is False)
+
     def attach(self, link: WorkflowLink) -> None:
         self.link = link
 
@@ -242,7 +248,8 @@ class WorkflowSession:
         if not any(i.device is device for i in self.interactions.values()):
             if self.hub.focus.get(device.name) is self:
                 del self.hub.focus[device.name]
-            device.channel = ASSISTANT_CHANNEL
+            if device.channel == ix.name:  # a user who turned to another channel stays there
+                device.channel = ASSISTANT_CHANNEL
 
     # -- prompts and speech --------------------------------------------------------------------------
 

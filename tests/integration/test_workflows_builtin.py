@@ -173,6 +173,7 @@ def test_devices_and_groups_survive_a_restart(relaybox: Any) -> None:
         "name": "Desk", "id": "g1", "members": ["Alice", "Bob"], "uri": "urn:relay-resource:name:group:Desk"}
     assert relaybox.api("POST", "/api/sandbox/devices", {"name": "Alice"})[0] == 409
     act(relaybox, "Bob", go_online=True)
+    assert act(relaybox, "Bob", channel="Team")["channel"] == "Team"
     act(relaybox, "Alice", speak="call Bob")  # the kept devices work as before
     assert said(relaybox, "Bob") == ["Call from Alice"]
 

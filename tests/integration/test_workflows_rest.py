@@ -55,6 +55,10 @@ def test_missed_call_reminders_follow_the_speed(relaybox: Any) -> None:
         ("/api/sandbox/devices/Nobody/actions", {"button": "talk"}, 404),
         ("/api/sandbox/devices/Alice/actions", {"button": "talk", "taps": 7}, 400),
         ("/api/sandbox/devices/Alice/actions", {"wave": True}, 400),
+        ("/api/sandbox/devices/Alice/actions", {"channel": ""}, 400),
+        ("/api/sandbox/devices/Alice/actions", {"channel": "Team", "taps": 1}, 400),
+        ("/api/sandbox/groups", {"name": "G", "members": "Alice"}, 400),
+        ("/api/workflows/nope", {"action": "invoke", "target_device_ids": ["Alice"]}, 404),
         ("/api/workflows", {"name": "x"}, 400),
         ("/api/workflows", {"name": "x", "install_rule": "urn:relay-resource:all:device", "config": {"trigger": {
             "start": {"workflow": {"uri": "http://x"}}, "on_button": "action_button_single_tap"}}}, 400),

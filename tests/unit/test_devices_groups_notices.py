@@ -13,7 +13,7 @@ import pytest
 
 from relaybox.clock import ManualClock
 from relaybox.devices import schedule
-from relaybox.devices.hub import DeviceHub
+from relaybox.devices.hub import DeviceError, DeviceHub
 from relaybox.devices.registry import Registration, RegistrationError, Registry, parse_record
 from relaybox.devices.session import WorkflowSession
 from relaybox.protocol import workflow as wire
@@ -470,3 +470,37 @@ async def test_kept_timer_triggers_are_scheduled_at_start(clock: ManualClock, co
     hub.close()
     await clock.advance(120)
     assert len(conn.links) == 1
+
+
+async def test_leaving_and_coming_back_to_an_interaction_channel(hub: DeviceHub) -> None:
+    session, link = session_on(hub)
+    send(session, "start_interaction", "i1", name="ix", **target(ALICE))
+    link.take()
+    ix = wire.interaction_urn("ix", "Alice")
+    alice = hub.devices["Alice"]
+    hub.act(alice, {"channel": "Kitchen"})
+    assert link.take() == [{"_type": "wf_api_interaction_lifecycle_event", "type": "suspended", "source_uri": ix,
+                            "reason": None}]
+    hub.act(alice, {"button": "talk", "taps": 2})  # not on the interaction channel: no button event
+    assert link.take() == []
+    hub.act(alice, {"channel": "ix"})
+    assert link.take() == [{"_type": "wf_api_interaction_lifecycle_event", "type": "resumed", "source_uri": ix,
+                            "reason": None}]
+    hub.act(alice, {"button": "talk", "taps": 2})
+    assert [m["_type"] for m in link.take()] == ["wf_api_button_event"]
+    with pytest.raises(DeviceError):
+        hub.act(alice, {"channel": ""})
+
+
+async def test_a_non_transient_instance_ends_when_its_channel_is_left(hub: DeviceHub) -> None:
+    reg = hub.registry.add(rec("fg", {"on_phrases": ["fg"]}, install_rule=wire.ALL_DEVICES,
+                               options={"transient": False}))
+    session = WorkflowSession(hub, reg, hub.devices["Bob"])
+    link = FakeLink()
+    session.attach(link)
+    hub.sessions.add(session)
+    send(session, "start_interaction", "i1", name="fg", **target(BOB))
+    link.take()
+    hub.act(hub.devices["Bob"], {"channel": "Team"})
+    assert link.take() == [{"_type": "wf_api_stop_event", "reason": "normal"}]
+    assert link.closed and hub.devices["Bob"].channel == "Team"
