@@ -197,6 +197,7 @@ const scenarios = {
   async connect (call) {
     const c = await call.connect({ devices: [{ type: 'phone', to: '+15559990000', timeout: 1 }, [{ type: 'phone', to: PEER }]], ringback: { type: 'ringtone', name: 'us' } })
     out('CONNECT', c.successful, c.call ? c.call.id : null, c.call ? c.call.state : null)
+    out('PEER_LINKED', !!(call.peer && c.call && call.peer.id === c.call.id), !!(c.call && c.call.peer && c.call.peer.id === call.id))
     out('DISCONNECT', (await call.disconnect()).successful)
     const a = await call.connectAsync({ type: 'phone', to: PEER })
     await until(a)

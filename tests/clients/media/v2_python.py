@@ -110,6 +110,7 @@ async def scenario_connect(call):
     c = await call.connect([{"to_number": "+15559990000", "timeout": 1}, [{"to_number": PEER}]],
                            ringback_list=[{"type": "ringtone", "name": "us"}])
     out("CONNECT", c.successful, c.call.id if c.call else None, c.call.state if c.call else None)
+    out("PEER_LINKED", call.peer is not None and c.call is not None and call.peer.id == c.call.id)
     out("DISCONNECT", (await call.disconnect()).successful)
     a = await call.connect_async([{"to_number": PEER}])
     for _ in range(100):
