@@ -86,12 +86,13 @@ def sipp_log(tmp_path: Path) -> str:
     return "\n".join(out)
 
 
-def scenario(tmp_path: Path, name: str, **codes: int) -> str:
+def scenario(tmp_path: Path, name: str, **codes: int | str) -> str:
     """A copy of sipp/NAME with status codes in place (sipp takes no keyword where a status code goes)."""
     text = (SIPP_DIR / name).read_text()
     for key, code in codes.items():
         text = text.replace(key.upper(), str(code))
-    path = tmp_path / (name.removesuffix(".xml") + "".join(f"_{c}" for c in codes.values()) + ".xml")
+    path = tmp_path / (name.removesuffix(".xml") + "".join(f"_{c}" for c in codes.values() if isinstance(c, int))
+                       + ".xml")
     path.write_text(text)
     return str(path)
 
@@ -345,3 +346,56 @@ def test_dial_no_answer_sends_cancel(relaybox: Any, tmp_path: Path) -> None:
         if uas.poll() is None:
             uas.kill()
     assert result["dial_state"] == "failed" and result["reason"] == "noAnswer", result
+
+
+# ------------------------------------------------------------------------------------------------ real media
+
+PCAP_DIR = "/usr/share/sip-tester"
+
+
+def test_ivr_plays_tts_collects_rfc4733_digits_and_records(relaybox: Any, tmp_path: Path) -> None:
+    """sipp calls in with PCMA audio and RFC 4733 keys 1234#; the official v2 client answers, records, prompts
+    with TTS, collects the PIN, says goodbye and hangs up (relaybox sends the BYE)."""
+    import io
+    import wave
+
+    import numpy as np
+    from conftest import VENVS, Background, client_env, require_client
+
+    if not Path(PCAP_DIR, "dtmf_2833_1.pcap").exists():
+        pytest.skip(f"sip-tester's pcaps are not in {PCAP_DIR}")
+    require_client("v2_python")
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    env = {**client_env("v2_python", relaybox), "CONTEXT": "office"}
+    ivr = Background("ivr", [str(VENVS / "sw2" / "bin" / "python"), "-u", str(SIPP_DIR / "ivr_v2.py")], env,
+                     tmp_path)
+    try:
+        ivr.wait_for(r"^READY\b", timeout=20)
+        done = sipp(relaybox, tmp_path, "-sf", scenario(tmp_path, "uac_dtmf.xml", pcapdir=PCAP_DIR), "-s", OFFICE,
+                    "-mp", str(_free_udp_tcp_port()), port=sipp_port, timeout=40)
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+        ivr.wait_for(r"^HANGUP ", timeout=15)
+    finally:
+        ivr.stop()
+    lines = ivr.lines
+    assert "ANSWERED True" in lines, lines
+    assert "PROMPT True 1234 #" in lines, lines
+    assert "PLAY True" in lines, lines
+    record = next((line.split() for line in lines if line.startswith("RECORD ")), None)
+    assert record and record[1] == "True", lines
+    url, duration = record[2], float(record[3])
+    assert duration > 2.0, lines
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        data = resp.read()
+    with wave.open(io.BytesIO(data)) as w:
+        frames = w.readframes(w.getnframes())
+        channels, rate = w.getnchannels(), w.getframerate()
+    samples = np.frombuffer(frames, dtype=np.int16).reshape(-1, channels).astype(np.float64)
+    assert abs(len(samples) / rate - duration) < 1.0
+    # both sides carry real sound: the caller's pcap speech and relaybox's TTS
+    rms = np.sqrt((samples ** 2).mean(axis=0))
+    assert (rms > 200).all() if channels == 2 else rms[0] > 200, (channels, rms)
