@@ -6,6 +6,7 @@ sandbox SIP phone, and MP3 audio decoded into a recording. One server for the mo
 from __future__ import annotations
 
 import urllib.parse
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,3 +191,30 @@ def test_mp3_audio_is_decoded_into_the_recording(relaybox: Any, clients: Any, fl
     span = (loud[-1] - loud[0]) / 8000
     assert abs(span - 2.0) <= 0.05 * 2.0, span
     assert 2.9 < seconds < 3.5, seconds
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_stereo_recording_keeps_each_side_on_its_channel(relaybox: Any, clients: Any, flavor: str) -> None:
+    """stereo + both: the phone (speak) on the left, what the platform played (listen) on the right."""
+    import io
+    import wave
+
+    to = number(flavor, 6)
+    relaybox.set_phone(to, [*ANSWER, {"wait_for": "play"}, {"wait": 2.5}, {"say": "and now the phone is talking"}])
+    result = run(clients, flavor, "record_stereo", to)
+    m = line(result, r"^RECORD_STEREO True (http://\S+\.wav) ([\d.]+)$")
+    status, data = fetch(m.group(1))
+    assert status == 200
+    with wave.open(io.BytesIO(data)) as w:
+        assert w.getnchannels() == 2
+        frames = array("h", w.readframes(w.getnframes()))
+    left, right = frames[0::2], frames[1::2]
+    seconds = len(left) / 8000
+    # TTS from 0 to ~1.9 s; the phone from 2.5 s for 1.9 s; then 1 s of silence ends the recording
+    assert abs(seconds - float(m.group(2))) <= 0.05 * seconds and 4.8 < seconds < 6.0, seconds
+
+    def window(track: array[int], a: float, b: float) -> array[int]:
+        return track[int(a * 8000):int(b * 8000)]
+
+    assert loud_fraction(window(right, 0.2, 1.5)) > 0.1 and loud_fraction(window(left, 0.2, 1.5)) == 0
+    assert loud_fraction(window(left, 2.8, 4.0)) > 0.1 and loud_fraction(window(right, 2.8, 4.0)) == 0

@@ -151,6 +151,12 @@ const scenarios = {
     await until(a, 200)
     out('RECORD_LISTEN', p.successful && a.result.successful, a.result.url, a.result.duration, a.result.size)
   },
+  async record_stereo (call) {
+    const a = await call.recordAsync({ stereo: true, direction: 'both', format: 'wav', end_silence_timeout: 1 })
+    await call.playTTS({ text: 'this is the platform talking' })
+    await until(a, 200)
+    out('RECORD_STEREO', a.result.successful, a.result.url, a.result.duration)
+  },
   async tap_ws (call) {
     const a = await call.tapAsync({ audio_direction: 'listen', target_type: 'ws', target_uri: process.env.TAP_URI, codec: 'PCMU', rate: 8000 })
     await call.playTTS({ text: 'this audio goes to the websocket tap' })

@@ -219,6 +219,13 @@ async def scenario_record_listen(call):
     out("RECORD_LISTEN", p.successful and a.result.successful, a.result.url, a.result.duration, a.result.size)
 
 
+async def scenario_record_stereo(call):
+    a = await call.record_async(stereo=True, direction="both", record_format="wav", end_silence_timeout=1)
+    await call.play_tts(text="this is the platform talking")
+    await wait_done(a, 200)
+    out("RECORD_STEREO", a.result.successful, a.result.url, a.result.duration)
+
+
 async def scenario_tap_ws(call):
     a = await call.tap_async(audio_direction="listen", target_type="ws", target_uri=os.environ["TAP_URI"],
                              codec="PCMU", rate=8000)
