@@ -215,6 +215,10 @@ class AudioRenderer:
 
     # -- rendering ---------------------------------------------------------------------------------
 
+    async def render_async(self, spec: RecordingSpec) -> tuple[float, int]:
+        """`render` in a worker thread: synthesis and MP3 encoding stay off the event loop."""
+        return await asyncio.to_thread(self.render, spec)
+
     def render(self, spec: RecordingSpec) -> tuple[float, int]:
         """Write the recording; returns (duration in seconds, size in bytes) of the file written."""
         self.check(spec.fmt)
@@ -264,7 +268,7 @@ class AudioRenderer:
             enc.set_quality(7)
             data = bytes(enc.encode(pcm.tobytes()) + enc.flush())
             seconds = mp3_seconds(data)
-        tmp = spec.path.with_suffix(spec.path.suffix + ".part")
+        tmp = spec.path.with_suffix(f"{spec.path.suffix}.{threading.get_ident()}.part")  # a render per thread
         tmp.write_bytes(data)
         tmp.replace(spec.path)
         return round(seconds, 3), len(data)

@@ -20,9 +20,15 @@ __all__ = ["world"]
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing: scripts/setup-media.sh")
 
 
+class InlineRenderer(AudioRenderer):
+    """Renders on the event loop, so the ManualClock tests see the final event at once (see test_render_off_loop)."""
+
+    render_async = None  # type: ignore[assignment]
+
+
 @pytest.fixture
 def recorder(world: World, tmp_path: Path) -> Path:
-    world.media.renderer = AudioRenderer(tmp_path)
+    world.media.renderer = InlineRenderer(tmp_path)
     world.media.recordings_dir = tmp_path
     world.media.public_url = lambda path: "http://box.test" + path
     return tmp_path
@@ -165,3 +171,33 @@ async def test_pause_and_resume(world: World, recorder: Path, behavior: str, exp
     path = recorder / records(world, "p")[-1]["url"].rsplit("/", 1)[1]
     if behavior == "silence":
         assert loudness(path, 1.1, 2.9) == 0.0 and loudness(path, 0.1, 0.9) > 0.1
+
+
+async def test_render_off_loop_then_finished_and_call_end_first(world: World, tmp_path: Path) -> None:
+    """With the engine's render_async the file is written in a thread; a call ending meanwhile still sends
+    the record's final event (written at once) before the call's `ended`, and only once."""
+    import asyncio
+
+    world.media.renderer = AudioRenderer(tmp_path)
+    world.media.recordings_dir = tmp_path
+    _, cid = await world.answered_call([{"press": "1"}])
+    world.execute("calling.record", {"call_id": cid, "control_id": "a", "record": {"audio": {"format": "wav"}}})
+    await world.run(2)
+    world.execute("calling.record.stop", {"call_id": cid, "control_id": "a"})
+    await world.run(0)
+    for _ in range(200):  # real time: the worker thread
+        if records(world, "a")[-1]["state"] == "finished":
+            break
+        await asyncio.sleep(0.01)
+    final = records(world, "a")[-1]
+    assert final["state"] == "finished" and final["size"] == (tmp_path / final["url"].rsplit("/", 1)[1]).stat().st_size
+    world.execute("calling.record", {"call_id": cid, "control_id": "b", "record": {"audio": {"format": "wav"}}})
+    await world.run(1)
+    world.execute("calling.record.stop", {"call_id": cid, "control_id": "b"})
+    await world.run(0)  # rendering in its thread now
+    world.execute("calling.end", {"call_id": cid})
+    await world.run(0)
+    kinds = world.sub.kinds()
+    assert kinds.index("record:finished", kinds.index("record:finished") + 1) < kinds.index("state:ended")
+    await asyncio.sleep(0.3)  # the thread's result arrives and is dropped
+    assert [e["state"] for e in records(world, "b")] == ["recording", "finished"]

@@ -131,6 +131,7 @@ class RecordAction(Action):
         self.url = service.public_url(f"/media/recordings/{name}")
         self.t0 = 0.0
         self.pauses: list[tuple[float, float | None, str]] = []  # (start, end, behavior)
+        self.rendering: RecordingSpec | None = None  # stopped, the file being written off the event loop
 
     @property
     def paused(self) -> bool:
@@ -168,7 +169,7 @@ class RecordAction(Action):
                 self._no_input()
                 return
         elif not active and s["end_silence_timeout"] and now - last >= s["end_silence_timeout"]:
-            self._finished()
+            self._finish_soon()
             return
         self.later(TICK, self._tick)
 
@@ -201,10 +202,34 @@ class RecordAction(Action):
 
     def on_dtmf(self, digit: str) -> None:
         if digit in self.settings["terminators"]:
-            self._finished()
+            self._finish_soon()
 
     def stop(self) -> None:
-        self._finished()
+        self._finish_soon()
+
+    def _finish_soon(self) -> None:
+        """Stop recording now; write the file off the event loop when the engine can (`render_async`), then
+        `finished`. The call ending meanwhile writes it at once (`_finished`): the final event comes first."""
+        render_async = getattr(self.media.service.renderer, "render_async", None)
+        if render_async is None:
+            self._finished()
+            return
+        if self.rendering is not None:
+            return
+        self.cancel_timers()
+        self.rendering = self._spec(self.clock.now())
+        self.media.service.spawn(self._render(render_async, self.rendering))
+
+    async def _render(self, render_async: Any, spec: RecordingSpec) -> None:
+        try:
+            duration, size = await render_async(spec)
+        except Exception:
+            log.exception("call %s: recording %s could not be written", self.call.call_id, self.control_id)
+            if not self.done:
+                self._no_input()
+            return
+        if not self.done:  # else the call ended meanwhile and `_finished` already sent the final event
+            self._send_finished(duration, size)
 
     def call_ending(self) -> None:
         self._finished()
@@ -216,7 +241,7 @@ class RecordAction(Action):
 
     def _finished(self) -> None:
         now = self.clock.now()
-        spec = self._spec(now)
+        spec = self.rendering or self._spec(now)
         try:
             assert self.media.service.renderer is not None
             duration, size = self.media.service.renderer.render(spec)
@@ -224,6 +249,9 @@ class RecordAction(Action):
             log.exception("call %s: recording %s could not be written", self.call.call_id, self.control_id)
             self._no_input()
             return
+        self._send_finished(duration, size)
+
+    def _send_finished(self, duration: float, size: int) -> None:
         self.emit(state="finished", url=self.url, duration=duration, size=size,
                   record={"audio": self.audio, "url": self.url, "duration": duration, "size": size})
         self.close()
