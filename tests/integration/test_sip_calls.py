@@ -143,7 +143,7 @@ def test_unauthenticated_invite_is_challenged_and_bad_credentials_refused(relayb
     relaybox.add_number(OFFICE, "office")
     port = _free_udp_tcp_port()
     # an unknown source without credentials: 407
-    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_noauth.xml"), "-s", OFFICE,
+    done = sipp(relaybox, tmp_path, "-sf", scenario(tmp_path, "uac_rejected.xml", expect=407), "-s", OFFICE,
                 port=port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
     # wrong password for a real user: 403
@@ -399,3 +399,87 @@ def test_ivr_plays_tts_collects_rfc4733_digits_and_records(relaybox: Any, tmp_pa
     # both sides carry real sound: the caller's pcap speech and relaybox's TTS
     rms = np.sqrt((samples ** 2).mean(axis=0))
     assert (rms > 200).all() if channels == 2 else rms[0] > 200, (channels, rms)
+
+
+def test_hold_unhold_reinvite_and_refer_on_a_trunk_call(relaybox: Any, tmp_path: Path) -> None:
+    uas_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
+    uas = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uas_hold_refer.xml"), port=uas_port, background=True,
+               timeout=30)
+
+    async def app() -> list[dict[str, Any]]:
+        async with aiohttp.ClientSession() as http:
+            ws = await V4Ws.open(http, relaybox.ws_url)
+            await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+            # a sip: URI on the trunk's host and port goes through the trunk (REFER needs a SIP call)
+            device = {"type": "sip",
+                      "params": {"to": f"sip:{TRUNKED}@127.0.0.1:{uas_port}", "from": "sip:ivr@relaybox"}}
+            await ws.command("calling.dial", {"tag": "t", "devices": [[device]]})
+            dialed = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.dial")
+                                                     if e["params"]["dial_state"] != "dialing"), None), timeout=15)
+            assert dialed["dial_state"] == "answered", dialed
+            call_id = dialed["call"]["call_id"]
+            node_id = dialed["call"]["node_id"]
+            for method, state in (("calling.hold", "hold"), ("calling.unhold", "unhold")):
+                await ws.command(method, {"call_id": call_id, "node_id": node_id})
+                await ws.wait_for(lambda s=state: [e for e in ws.events("calling.call.hold")  # type: ignore[misc]
+                                                   if e["params"].get("state") == s])
+                await asyncio.sleep(0.5)  # the re-INVITE transaction completes
+            await ws.command("calling.refer", {"call_id": call_id, "node_id": node_id, "control_id": "r1",
+                                               "device": {"type": "sip", "params": {"to": "sip:bob@example.com"}}})
+            await ws.wait_for(lambda: [e for e in ws.events("calling.call.refer")
+                                       if e["params"].get("state") in ("success", "error", "busy", "noAnswer")],
+                              timeout=10)
+            refer = [e["params"] for e in ws.events("calling.call.refer")]
+            await ws.command("calling.end", {"call_id": call_id, "node_id": node_id, "reason": "hangup"})
+            await ws.wait_state(call_id, "ended")
+            await ws.close()
+            return refer
+
+    try:
+        refer = asyncio.run(app())
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    states = [(r["state"], r.get("sip_refer_response_code"), r.get("sip_notify_response_code")) for r in refer]
+    assert states[0][:2] == ("inProgress", "202") and states[-1] == ("success", "202", "200"), refer
+
+
+@pytest.mark.parametrize(("reason", "code"), [("busy", 486), ("decline", 603)])
+def test_inbound_rejected_by_the_application(relaybox: Any, tmp_path: Path, reason: str, code: int) -> None:
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+
+    async def app() -> None:
+        async with aiohttp.ClientSession() as http:
+            ws = await V4Ws.open(http, relaybox.ws_url)
+            await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+            caller = await asyncio.create_subprocess_exec(
+                "sipp", f"127.0.0.1:{relaybox.sip_port}", "-i", "127.0.0.1", "-p", str(sipp_port), "-nostdin",
+                "-m", "1", "-timeout", "20s", "-timeout_error", "-trace_err", "-trace_msg", "-s", OFFICE,
+                "-sf", scenario(tmp_path, "uac_rejected.xml", expect=code), cwd=tmp_path)
+            offer = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.receive")), None),
+                                      timeout=15)
+            await ws.command("calling.end", {"call_id": offer["call_id"], "node_id": offer["node_id"],
+                                             "reason": reason})
+            assert await asyncio.wait_for(caller.wait(), 20) == 0, sipp_log(tmp_path)
+            await ws.close()
+
+    asyncio.run(app())
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=5)[0]
+    assert call["end_reason"] == reason
+
+
+def test_inbound_call_over_tcp(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    status, _ = relaybox.api("POST", "/api/trunks", {"name": "loopback", "uri": "sip:127.0.0.1;transport=tcp"})
+    assert status == 201  # no port in the URI: every source port of 127.0.0.1 is the trunk
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sn", "uac", "-t", "t1", "-s", OFFICE, port=_free_udp_tcp_port())
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+    assert "SIP/2.0/TCP" in sipp_log(tmp_path)

@@ -463,22 +463,22 @@ class SipEngine:
         except SipParseError:
             return None
         frm = str(params.get("from") or "")
+        trunk = self._trunk_for_host(uri)
+        if trunk is not None:
+            return Target(to, (self.resolve_now(uri.host), uri.port or 5060), uri.transport.upper(), frm, to,
+                          trunk, headers, codecs)
         if uri.user and self.is_ours(uri.host):
             binding = self.binding(uri.user)
             if binding is None:
                 return None
             addr, transport = binding.target()
             return Target(binding.contact, addr, transport, frm, to, None, headers, codecs)
-        trunk = self._trunk_for_host(uri)
-        if trunk is not None:
-            return Target(to, (uri.host, uri.port or trunk.target.port or 5060), uri.transport.upper(), frm, to,
-                          trunk, headers, codecs)
         return None
 
     def _trunk_for_host(self, uri: SipUri) -> Trunk | None:
         for trunk in self.store.trunks.values():
             t = trunk.target
-            if t.host == uri.host and (uri.port is None or t.port in (None, uri.port)):
+            if t.host == uri.host and (t.port or 5060) == (uri.port or 5060):
                 return trunk
         return None
 
