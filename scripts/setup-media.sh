@@ -5,7 +5,8 @@
 #   libspandsp2 T.30 fax over G.711 for real-audio calls (relaybox.media.fax, through ctypes)
 #   mpg123      decodes MP3 files played into real-audio calls (relaybox.media.audiofiles)
 #
-# Python packages (lameenc for MP3, ...) are dependencies in pyproject.toml.
+# Python packages (lameenc encodes MP3 recordings, miniaudio decodes WAV/MP3 audio media) are dependencies
+# in pyproject.toml.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
