@@ -131,14 +131,29 @@ class Client:
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def on(self, event: str, handler: Handler) -> Client:
-        """Attach an event handler (a function or a coroutine function) for EVENT. Returns the client."""
-        self._events.on(event, handler)
+    def on(self, event: str, handler: Handler | None = None, *, callback: Handler | None = None) -> Client:
+        """Attach an event handler (a function or a coroutine function) for EVENT. Returns the client.
+
+        | parameter | type | description |
+        | --- | --- | --- |
+        | `event` | str | required: `ready`, `signalwire.socket.open`, `signalwire.socket.error`, `signalwire.socket.message`, `signalwire.socket.close`. |
+        | `handler` | function | required: function to call when the event comes (`callback=`, signalwire 2.1.1's name, also works). |
+        """
+        fn = handler if handler is not None else callback
+        if fn is None:
+            raise TypeError("Client.on() needs a handler")
+        self._events.on(event, fn)
         return self
 
-    def off(self, event: str, handler: Handler | None = None) -> Client:
-        """Remove HANDLER (by reference) from EVENT, or every handler of EVENT. Returns the client."""
-        self._events.off(event, handler)
+    def off(self, event: str, handler: Handler | None = None, *, callback: Handler | None = None) -> Client:
+        """Remove HANDLER (by reference) from EVENT, or every handler of EVENT. Returns the client.
+
+        | parameter | type | description |
+        | --- | --- | --- |
+        | `event` | str | required: the event name. |
+        | `handler` | function | optional: the handler to remove, by reference (same object as given to `on`); without it, all. |
+        """
+        self._events.off(event, handler if handler is not None else callback)
         return self
 
     def _trigger(self, event: str, *args: Any) -> None:
@@ -162,6 +177,8 @@ class Client:
         return None
 
     async def _run(self) -> None:
+        # the loop that runs the connection (a client built outside `asyncio.run` then connected inside it)
+        self.loop = asyncio.get_running_loop()
         self._reconnect = True
         while self._reconnect:
             await self._connect_once()

@@ -6,6 +6,10 @@ An example's code is used as printed in the seed (../shared/seeds/003_*), with o
     tests/clients/shims/py2 sitecustomize (RELAY_WS_URL) - so the code itself names no host;
   * placeholder phone numbers (+1XXXXXXXXXX, +1YYYYYYYYYY) replaced by sandbox numbers.
 The placeholder project id and token are kept: the server is started with exactly those credentials.
+
+The example file itself is run unchanged through RUNNER, which makes the example's own `asyncio.sleep`
+calls (and only those: not the SDK's) run at the server's `--speed`, as every platform timer does. So
+"play 60 s of silence, sleep 5 s, stop" keeps its meaning while taking 0.6 s of wall-clock time.
 Fragments (a few lines using `call` or `client`) are wrapped in the smallest Consumer / ready handler that
 provides that variable (see WRAPPERS).
 """
@@ -75,6 +79,21 @@ client.connect()
 }
 
 
+# `python -c RUNNER SPEED example.py`: run example.py as __main__, its own asyncio.sleep scaled by 1/SPEED
+RUNNER = """
+import asyncio, runpy, sys
+_speed, _path = float(sys.argv[1]), sys.argv[2]
+_sleep = asyncio.sleep
+def _scaled(delay, *args, **kwargs):
+    if sys._getframe(1).f_globals.get("__name__") == "__main__":
+        delay = delay / _speed
+    return _sleep(delay, *args, **kwargs)
+asyncio.sleep = _scaled
+sys.argv = [_path]
+runpy.run_path(_path, run_name="__main__")
+"""
+
+
 def adapt(code: str, sdk: str) -> str:
     for placeholder, number in NUMBERS.items():
         code = code.replace(placeholder, number)
@@ -123,10 +142,10 @@ def start(
     }
     base["PYTHONUNBUFFERED"] = "1"
     if sdk == "relaybox":
-        argv = [sys.executable, "-u", str(path)]
+        argv = [sys.executable, "-u", "-c", RUNNER, box.speed, str(path)]
         base.update(RELAYBOX_HOST=box.ws_url, PYTHONPATH=str(ROOT))
     else:
-        argv = [str(OFFICIAL_PYTHON), "-u", str(path)]
+        argv = [str(OFFICIAL_PYTHON), "-u", "-c", RUNNER, box.speed, str(path)]
         base.update(PYTHONPATH=str(CLIENTS_DIR / "shims" / "py2"), RELAY_WS_URL=box.ws_url)
     base.update(env or {})
     return Background(f"{name}-{sdk}", argv, base, log_dir)

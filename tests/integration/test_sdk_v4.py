@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,20 @@ async def handle_call(call):
 
 client.run()
 """
+
+
+def test_quick_start_is_the_seed_example() -> None:
+    """QUICK_START is seed 004's example verbatim (line numbers and whitespace aside), host placeholder included."""
+    seed = next((ROOT.parent / "shared" / "seeds").glob("004_*.txt"), None)
+    if seed is None:
+        pytest.skip("seed 004 not found")
+    text = seed.read_text()
+    example = text[text.index("Example\n") + len("Example\n") : text.index("\nEvents\n")]
+    lines = [re.sub(r"^\d+", "", line) for line in example.strip().splitlines()]
+    squash = lambda code: re.sub(r"\s+", "", code)  # noqa: E731
+    documented = squash("".join(lines))
+    ours = QUICK_START.format(host="your-space.signalwire.com")
+    assert squash(ours) == documented
 
 
 @pytest.fixture
@@ -202,27 +217,127 @@ async def test_inbound_message(relaybox: Relaybox) -> None:
         await client.disconnect()
 
 
+# seed 004's Call methods and the wire method each sends (as the official signalwire-sdk sends it)
+WIRE = {
+    "answer": "answer",
+    "hangup": "end",
+    "pass_": "pass",
+    "disconnect": "disconnect",
+    "transfer": "transfer",
+    "connect": "connect",
+    "hold": "hold",
+    "unhold": "unhold",
+    "play": "play",
+    "record": "record",
+    "play_and_collect": "play_and_collect",
+    "collect": "collect",
+    "detect": "detect",
+    "ai": "ai",
+    "amazon_bedrock": "amazon_bedrock",
+    "ai_hold": "ai_hold",
+    "ai_unhold": "ai_unhold",
+    "ai_message": "ai_message",
+    "denoise": "denoise",
+    "denoise_stop": "denoise.stop",
+    "send_digits": "send_digits",
+    "echo": "echo",
+    "bind_digit": "bind_digit",
+    "clear_digit_bindings": "clear_digit_bindings",
+    "user_event": "user_event",
+    "refer": "refer",
+    "tap": "tap",
+    "stream": "stream",
+    "send_fax": "send_fax",
+    "receive_fax": "receive_fax",
+    "pay": "pay",
+    "transcribe": "transcribe",
+    "live_transcribe": "live_transcribe",
+    "live_translate": "live_translate",
+    "join_conference": "join_conference",
+    "leave_conference": "leave_conference",
+    "join_room": "join_room",
+    "leave_room": "leave_room",
+    "queue_enter": "queue.enter",
+    "queue_leave": "queue.leave",
+}
+
+NOT_ON_PLATFORM_ARGS: dict[str, tuple[Any, ...]] = {
+    "transfer": ("https://example.com/swml",),
+    "bind_digit": ("*1", "calling.play"),
+    "stream": ("wss://example.com",),
+    "pay": ("https://example.com/pay",),
+    "live_transcribe": ({},),
+    "live_translate": ({},),
+    "join_conference": ("room",),
+    "leave_conference": ("conf-1",),
+    "join_room": ("room",),
+    "queue_enter": ("q",),
+    "queue_leave": ("q",),
+}
+
+
+def test_seed_004_methods_are_all_here() -> None:
+    """Every method the seed lists exists on relaybox's Call (WIRE mirrors seed 004's method list)."""
+    seed = next((ROOT.parent / "shared" / "seeds").glob("004_*.txt"), None)
+    if seed is not None:
+        text = seed.read_text()
+        listed = text[text.index("Methods") : text.index("Example\n")]
+        for name in WIRE:
+            assert f"\n{name}\n" in listed, f"{name} is not in seed 004's method list"
+    for name in ("on", "wait_for", "wait_for_ended", *WIRE):
+        assert callable(getattr(Call, name)), name
+    assert set(NOT_ON_PLATFORM) <= set(WIRE)
+
+
 @pytest.mark.parametrize("method", NOT_ON_PLATFORM)
-async def test_methods_not_on_the_platform_raise(method: str, relaybox: Relaybox) -> None:
-    """The Call methods of seed 004 that relaybox has no platform side for yet (the list is NOT_ON_PLATFORM)."""
+async def test_methods_not_on_the_platform_raise(method: str) -> None:
+    """The Call methods of seed 004 that relaybox has no platform side for yet (NOT_ON_PLATFORM) raise a
+    NotImplementedError naming the method, without sending anything."""
+    client = RelayClient(project="p", token="t", host="ws://127.0.0.1:9")
+    call = Call(client, "c-1", "n-1", "p", "office")
+    with pytest.raises(NotImplementedError, match=rf"Call\.{method}\(\)"):
+        await getattr(call, method)(*NOT_ON_PLATFORM_ARGS.get(method, ()))
+
+
+async def test_not_on_platform_is_current(relaybox: Relaybox) -> None:
+    """NOT_ON_PLATFORM is exactly what the running platform does not know: each of its wire methods is answered
+    "method not found" (-32601) on a live call, and each other seed 004 method is not."""
+    relaybox.set_phone(ANSWERS, [{"ring": 0.2}, {"answer": True}, {"wait": 60}])
     async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
-        call = Call(client, "c-1", "n-1", relaybox.project, "office")
-        args: dict[str, tuple[Any, ...]] = {
-            "transfer": ("https://example.com/swml",),
-            "bind_digit": ("*1", "calling.play"),
-            "refer": ({},),
-            "stream": ("wss://example.com",),
-            "pay": ("https://example.com/pay",),
-            "live_transcribe": ({},),
-            "live_translate": ({},),
-            "join_conference": ("room",),
-            "leave_conference": ("conf-1",),
-            "join_room": ("room",),
-            "queue_enter": ("q",),
-            "queue_leave": ("q",),
-        }
-        with pytest.raises(NotImplementedError, match=rf"Call\.{method}\(\)"):
-            await getattr(call, method)(*args.get(method, ()))
+        call = await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": ANSWERS}}]])
+        unknown = []
+        for name, wire in WIRE.items():
+            if name == "hangup":
+                continue
+            params = {"node_id": call.node_id, "call_id": call.call_id, "control_id": f"probe-{name}"}
+            try:
+                await client.execute(f"calling.{wire}", params)
+            except RelayError as exc:
+                if exc.code == -32601:
+                    unknown.append(name)
+        await call.hangup()
+    assert sorted(unknown) == sorted(NOT_ON_PLATFORM), (
+        "update relaybox.relay.v4.call.NOT_ON_PLATFORM (and implement the Call method) to match the platform"
+    )
+
+
+async def test_hold_unhold_and_refer(relaybox: Relaybox) -> None:
+    """hold/unhold reach the platform (a calling.call.hold event each); refer of a phone call is refused with
+    the platform's reason (a SIP REFER needs a SIP call)."""
+    relaybox.set_phone(ANSWERS, [{"ring": 0.2}, {"answer": True}, {"wait": 60}])
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        call = await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": ANSWERS}}]])
+        states: list[str] = []
+        call.on("calling.call.hold", lambda event: states.append(event.params["state"]))
+        held = asyncio.ensure_future(call.wait_for("calling.call.hold", lambda e: e.params["state"] == "unhold", 10))
+        assert (await call.hold())["code"] == "200"
+        assert (await call.unhold())["code"] == "200"
+        await held
+        assert states == ["hold", "unhold"]
+        with pytest.raises(RelayError, match="SIP") as err:
+            await call.refer({"type": "sip", "params": {"to": "sip:bob@example.com"}})
+        assert err.value.code == 400
+        await call.hangup()
 
 
 async def test_play_on_the_platform(relaybox: Relaybox) -> None:

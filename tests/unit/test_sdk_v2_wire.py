@@ -20,6 +20,7 @@ from relaybox.relay.calling.helpers import (
 )
 from relaybox.relay.client import Client
 from relaybox.relay.constants import resolve_host
+from relaybox.relay.consumer import Consumer
 from relaybox.relay.messaging import Message, Messaging, SendResult, send_params
 from relaybox.relay.task import Task
 
@@ -118,6 +119,23 @@ def test_host_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELAYBOX_HOST", "ws://a:1")
     assert resolve_host(None) == "ws://a:1"
     assert resolve_host("ws://arg:3") == "ws://arg:3"
+    # what each entry point connects to: the argument first, then the environment
+    assert Client(project="p", token="t").url == "ws://a:1"
+    assert Client(project="p", token="t", host="ws://arg:3").url == "ws://arg:3"
+    assert Task("p", "t").url == "http://a:1/api/relay/rest/tasks"
+    monkeypatch.delenv("RELAYBOX_HOST")
+    assert Client(project="p", token="t").url == "ws://b:2"
+    assert Task("p", "t").url == "http://b:2/api/relay/rest/tasks"
+    monkeypatch.setenv("SIGNALWIRE_HOST", "space.example")
+    assert Task("p", "t").url == "https://space.example/api/relay/rest/tasks"
+
+    class Office(Consumer):
+        def setup(self) -> None:
+            self.project, self.token, self.contexts = "p", "t", ["office"]
+
+    for consumer, url in ((Office(), "wss://space.example"), (Office(host="ws://c:4"), "ws://c:4")):
+        consumer.setup()  # run() calls it before building the client
+        assert consumer._build_client().url == url
 
 
 # -- params builders ----------------------------------------------------------------------------------------
@@ -583,3 +601,11 @@ async def test_client_events_on_off() -> None:
     assert c.off("signalwire.socket.message", handler) is c
     c._trigger("signalwire.socket.message", 2)
     assert seen == [1]
+    # signalwire 2.1.1 names the parameter `callback`; the seed names it `handler`: both work
+    assert c.on("ready", callback=handler) is c
+    c._trigger("ready", 3)
+    c.off("ready", callback=handler)
+    c._trigger("ready", 4)
+    assert seen == [1, 3]
+    with pytest.raises(TypeError):
+        c.on("ready")

@@ -22,8 +22,6 @@ STATES = ("created", "ringing", "answered", "ending", "ended")
 #: Call methods of seed 004 whose platform side relaybox has not built yet: they raise NotImplementedError.
 NOT_ON_PLATFORM = (
     "transfer",
-    "hold",
-    "unhold",
     "ai",
     "amazon_bedrock",
     "ai_hold",
@@ -35,7 +33,6 @@ NOT_ON_PLATFORM = (
     "bind_digit",
     "clear_digit_bindings",
     "user_event",
-    "refer",
     "stream",
     "pay",
     "transcribe",
@@ -383,6 +380,7 @@ class Call:
         max_duration: int | None = None,
         max_price_per_minute: float | None = None,
         status_url: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """Bridge the call to one or more destinations (`calling.connect`; serial list of parallel lists)."""
         params: dict[str, Any] = {"devices": devices}
@@ -396,6 +394,7 @@ class Call:
         ):
             if value is not None:
                 params[key] = value
+        params.update(kwargs)
         return await self._execute("connect", params)
 
     async def disconnect(self) -> dict[str, Any]:
@@ -413,6 +412,7 @@ class Call:
         loop: int | None = None,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> PlayAction:
         """Play audio content (`calling.play`); returns a PlayAction (wait, stop, pause, resume, volume)."""
         cid = self._cid(control_id)
@@ -423,6 +423,7 @@ class Call:
             params["direction"] = direction
         if loop is not None:
             params["loop"] = loop
+        params.update(kwargs)
         return await self._start(PlayAction(self, cid), "play", params, on_completed)
 
     async def play_tts(
@@ -487,12 +488,14 @@ class Call:
         volume: float | None = None,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> CollectAction:
         """Play audio and collect DTMF or speech (`calling.play_and_collect`); returns a CollectAction."""
         cid = self._cid(control_id)
         params: dict[str, Any] = {"control_id": cid, "play": normalize_media(media), "collect": collect}
         if volume is not None:
             params["volume"] = volume
+        params.update(kwargs)
         return await self._start(CollectAction(self, cid), "play_and_collect", params, on_completed)
 
     async def prompt_tts(
@@ -538,6 +541,7 @@ class Call:
         start_input_timers: bool | None = None,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> StandaloneCollectAction:
         """Collect DTMF or speech without playing media (`calling.collect`)."""
         cid = self._cid(control_id)
@@ -553,6 +557,7 @@ class Call:
         ):
             if v is not None:
                 params[k] = v
+        params.update(kwargs)
         return await self._start(StandaloneCollectAction(self, cid), "collect", params, on_completed)
 
     async def detect(
@@ -562,12 +567,14 @@ class Call:
         timeout: float | None = None,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> DetectAction:
         """Detect answering machines, fax tones or digits (`calling.detect`)."""
         cid = self._cid(control_id)
         params: dict[str, Any] = {"control_id": cid, "detect": detect}
         if timeout is not None:
             params["timeout"] = timeout
+        params.update(kwargs)
         return await self._start(DetectAction(self, cid), "detect", params, on_completed)
 
     async def detect_digit(
@@ -628,12 +635,12 @@ class Call:
         *,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> TapAction:
         """Stream call media to an RTP or WebSocket endpoint (`calling.tap`)."""
         cid = self._cid(control_id)
-        return await self._start(
-            TapAction(self, cid), "tap", {"control_id": cid, "tap": tap, "device": device}, on_completed
-        )
+        params: dict[str, Any] = {"control_id": cid, "tap": tap, "device": device, **kwargs}
+        return await self._start(TapAction(self, cid), "tap", params, on_completed)
 
     async def send_fax(
         self,
@@ -643,6 +650,7 @@ class Call:
         header_info: str | None = None,
         control_id: str | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> FaxAction:
         """Send a fax document (`calling.send_fax`)."""
         cid = self._cid(control_id)
@@ -651,25 +659,51 @@ class Call:
             params["identity"] = identity
         if header_info is not None:
             params["header_info"] = header_info
+        params.update(kwargs)
         return await self._start(FaxAction(self, cid, "send_fax"), "send_fax", params, on_completed)
 
     async def receive_fax(
-        self, *, control_id: str | None = None, on_completed: Callable[[RelayEvent], Any] | None = None
+        self,
+        *,
+        control_id: str | None = None,
+        on_completed: Callable[[RelayEvent], Any] | None = None,
+        **kwargs: Any,
     ) -> FaxAction:
         """Receive a fax (`calling.receive_fax`)."""
         cid = self._cid(control_id)
-        return await self._start(FaxAction(self, cid, "receive_fax"), "receive_fax", {"control_id": cid}, on_completed)
+        params: dict[str, Any] = {"control_id": cid, **kwargs}
+        return await self._start(FaxAction(self, cid, "receive_fax"), "receive_fax", params, on_completed)
+
+    # -- hold, refer -----------------------------------------------------------------------------------
+
+    async def hold(self) -> dict[str, Any]:
+        """Put the call on hold (`calling.hold`; the far end hears hold music, a `calling.call.hold` event)."""
+        return await self._execute("hold")
+
+    async def unhold(self) -> dict[str, Any]:
+        """Resume a held call (`calling.unhold`)."""
+        return await self._execute("unhold")
+
+    async def refer(self, device: dict[str, Any], *, status_url: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Transfer a SIP call to an external endpoint via SIP REFER (`calling.refer`).
+
+        | parameter | type | description |
+        | --- | --- | --- |
+        | `device` | dict | `{"type": "sip", "params": {"to": "sip:...", ...}}`: where to refer the call. |
+        | `status_url` | str | optional: URL that receives the REFER progress. |
+
+        Progress arrives as `calling.call.refer` events; a call that is not a SIP call is refused (RelayError 400).
+        """
+        params: dict[str, Any] = {"device": device}
+        if status_url is not None:
+            params["status_url"] = status_url
+        params.update(kwargs)
+        return await self._execute("refer", params)
 
     # -- not on the platform yet -----------------------------------------------------------------------
 
     async def transfer(self, dest: str, **kwargs: Any) -> dict[str, Any]:
         raise _not_on_platform("transfer")
-
-    async def hold(self) -> dict[str, Any]:
-        raise _not_on_platform("hold")
-
-    async def unhold(self) -> dict[str, Any]:
-        raise _not_on_platform("unhold")
 
     async def ai(self, **kwargs: Any) -> Action:
         raise _not_on_platform("ai")
@@ -703,9 +737,6 @@ class Call:
 
     async def user_event(self, event: str | None = None, **kwargs: Any) -> dict[str, Any]:
         raise _not_on_platform("user_event")
-
-    async def refer(self, device: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        raise _not_on_platform("refer")
 
     async def stream(self, url: str, **kwargs: Any) -> Action:
         raise _not_on_platform("stream")
