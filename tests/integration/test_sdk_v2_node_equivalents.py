@@ -189,7 +189,8 @@ class CustomConsumer(Consumer):
     if not result.successful:
       print('Answer Error')
       return
-    prompt = await call.prompt_tts(prompt_type='digits', digits_max=3, text='Welcome to SignalWire! Please, enter your 3 digits PIN')
+    prompt = await call.prompt_tts(prompt_type='digits', digits_max=3,
+                                   text='Welcome to SignalWire! Please, enter your 3 digits PIN')
     if prompt.successful:
       await call.play_tts(text=f'You entered: {prompt.result}. Thanks and good bye!')
     await call.hangup()
@@ -243,7 +244,8 @@ class CustomConsumer(Consumer):
       print('Dial error..')
       return
     call = dial_result.call
-    prompt = await call.prompt_tts(prompt_type='digits', digits_max=3, text='Welcome to SignalWire! Enter your 3 digits PIN')
+    prompt = await call.prompt_tts(prompt_type='digits', digits_max=3,
+                                   text='Welcome to SignalWire! Enter your 3 digits PIN')
     if prompt.successful:
       print(f'User digits: {prompt.result}')
 
