@@ -483,3 +483,19 @@ def test_inbound_call_over_tcp(relaybox: Any, clients: Any, tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
     consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
     assert "SIP/2.0/TCP" in sipp_log(tmp_path)
+
+
+def test_official_v2_dial_through_a_trunk_that_challenges(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    uas_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "carrier", uas_port, ["+1555999"], username="acct", password="trunk-pw")
+    uas = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uas_auth.xml"),
+               port=uas_port, background=True)
+    try:
+        result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    assert result.find(r"^DIAL successful: True"), result.describe()
+    assert "Authorization: Digest username=\"acct\"" in sipp_log(tmp_path)
