@@ -219,3 +219,20 @@ def test_stereo_recording_keeps_each_side_on_its_channel(relaybox: Any, clients:
 
     assert loud_fraction(window(right, 0.2, 1.5)) > 0.1 and loud_fraction(window(left, 0.2, 1.5)) == 0
     assert loud_fraction(window(left, 2.8, 4.0)) > 0.1 and loud_fraction(window(right, 2.8, 4.0)) == 0
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_connect_fails_when_nobody_answers(relaybox: Any, clients: Any, flavor: str) -> None:
+    """Two devices rung in parallel, one never answers (its 1 s timeout), one is busy: the connect fails."""
+    to, nobody, busy = number(flavor, 7), number(flavor, 8), number(flavor, 9)
+    relaybox.set_phone(to, ANSWER)
+    relaybox.set_phone(nobody, [{"no_answer": True}])
+    relaybox.set_phone(busy, [{"ring": 0.3}, {"reject": "busy"}])
+    result = run(clients, flavor, "connect_fail", to, NOBODY=nobody, BUSY=busy)
+    line(result, r"^CONNECT_FAIL False None$")
+    line(result, r"^STILL_UP True$")
+    line(result, r"^HANGUP True hangup$")
+    assert phone_heard(relaybox, nobody)[0]["end_reason"] == "noAnswer"
+    assert phone_heard(relaybox, busy)[0]["end_reason"] == "busy"
+    _, heard = phone_heard(relaybox, to)
+    assert {"type": "ringback"} in heard and {"type": "tts", "text": "nobody answered"} in heard

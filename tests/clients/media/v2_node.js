@@ -145,6 +145,11 @@ const scenarios = {
     await until(a, 300)
     out('FAX_SEND_ASYNC', a.completed, a.result.successful, a.result.pages)
   },
+  async connect_fail (call) {
+    const c = await call.connect({ devices: [[{ type: 'phone', to: process.env.NOBODY, timeout: 1 }, { type: 'phone', to: process.env.BUSY }]] })
+    out('CONNECT_FAIL', c.successful, c.call)
+    out('STILL_UP', (await call.playTTS({ text: 'nobody answered' })).successful)
+  },
   async record_listen (call) {
     const a = await call.recordAsync({ direction: 'listen', format: 'wav', end_silence_timeout: 1 })
     const p = await call.playAudio(AUDIO)

@@ -212,6 +212,13 @@ async def scenario_twins(call):
     out("FAX_SEND_ASYNC", f.completed, f.result.successful, f.result.pages)
 
 
+async def scenario_connect_fail(call):
+    c = await call.connect([[{"to_number": os.environ["NOBODY"], "timeout": 1},
+                             {"to_number": os.environ["BUSY"]}]])
+    out("CONNECT_FAIL", c.successful, c.call)
+    out("STILL_UP", (await call.play_tts(text="nobody answered")).successful)
+
+
 async def scenario_record_listen(call):
     a = await call.record_async(direction="listen", record_format="wav", end_silence_timeout=1)
     p = await call.play_audio(AUDIO)
