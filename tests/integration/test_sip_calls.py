@@ -499,3 +499,16 @@ def test_official_v2_dial_through_a_trunk_that_challenges(relaybox: Any, clients
             uas.kill()
     assert result.find(r"^DIAL successful: True"), result.describe()
     assert "Authorization: Digest username=\"acct\"" in sipp_log(tmp_path)
+
+
+def test_far_end_holds_and_resumes_with_reinvites(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_hold.xml"), "-s", OFFICE, port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+    log = relaybox.log()
+    assert "re-INVITE: held by the far end" in log and "re-INVITE: resumed by the far end" in log
