@@ -146,7 +146,11 @@ class CallMedia:
         self.taps: list[_Fed] = []
         self.amd_sessions: list[_AmdSession] = []
         self.hints: list[str] | None = None  # a collect expecting speech: grammar of digits + hints
-        self.utterances = Utterances(hangover=hangover)
+        self.utterances: Utterances | None = None  # speech, AMD: webrtcvad (the call still works without)
+        try:
+            self.utterances = Utterances(hangover=hangover)
+        except MediaUnavailable as exc:
+            log.warning("call media without speech detection: %s", exc)
         self.dtmf = DtmfDetector() if inband_dtmf else None
         self.tones = ToneDetector()
         self.answered_at = self.clock.now()
@@ -328,8 +332,10 @@ class CallMedia:
                 self.dtmf.feed(frame)
             if (name := self.tones.feed(frame)) is not None:
                 self._tone(name)
+        if self.utterances is None:
+            return
         event = self.utterances.feed(t, frame)
-        self._voiced = bool(self.utterances._recent and self.utterances._recent[-1])
+        self._voiced = self.utterances.last_voiced
         words = self.utterances.bursts
         for detector, session in [(self.machine, None), *((s.detector, s) for s in self.amd_sessions)]:
             names = detector.voice(t, self._voiced, words)
@@ -433,10 +439,16 @@ class CallMedia:
 
     def expect_speech(self, hints: list[str] | None) -> None:
         """A collect wants speech: recognise with a grammar of digits and HINTS (None: free-form again)."""
+        if self.utterances is None and hints is not None:
+            raise MediaUnavailable("speech input needs webrtcvad: run scripts/setup-media.sh (pip install "
+                                   "webrtcvad-wheels)")
         self.hints = None if hints is None else list(hints)
 
     def detect_machine(self, settings: dict[str, Any], report: Callable[[str], None]) -> _AmdSession:
         """Run AMD on the audio from now on; REPORT gets MACHINE/HUMAN/UNKNOWN/NOT_READY/READY."""
+        if self.utterances is None:
+            raise MediaUnavailable("answering-machine detection needs webrtcvad: run scripts/setup-media.sh "
+                                   "(pip install webrtcvad-wheels)")
         detector = MachineDetector(AmdSettings.from_params(settings), self.clock.now())
         session = _AmdSession(self, detector, report)
         self.amd_sessions.append(session)

@@ -60,6 +60,7 @@ class Utterances:
     _recent: deque[bool] = field(default_factory=lambda: deque(maxlen=5), init=False)
     _pre: deque[Samples] = field(default_factory=lambda: deque(maxlen=10), init=False)
     speaking: bool = field(default=False, init=False)
+    last_voiced: bool = field(default=False, init=False)
     _frames: list[Samples] = field(default_factory=list, init=False)
     _start: float = field(default=0.0, init=False)
     _last_voice: float = field(default=0.0, init=False)
@@ -86,7 +87,7 @@ class Utterances:
         return self._bursts if self.speaking else 0
 
     def feed(self, t: float, frame: Samples) -> tuple[str, float] | Utterance | None:
-        v = self.voiced(frame)
+        v = self.last_voiced = self.voiced(frame)
         self._recent.append(v)
         if not self.speaking:
             self._pre.append(frame)
@@ -149,6 +150,15 @@ def words_to_digits(text: str) -> str:
     return text
 
 
+def trim(samples: Samples, lead: int = 80, tail: int = 800, threshold: int = 300) -> Samples:
+    """Cut the quiet before and after the speech: the model (with its cepstral mean reset per utterance)
+    misses a first word that follows leading silence."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if not len(loud):
+        return samples
+    return samples[max(0, int(loud[0]) - lead): int(loud[-1]) + tail]
+
+
 class Recognizer:
     """One pocketsphinx decoder per process (loading the model takes ~0.3 s; decoders are not thread-safe,
     so calls are serialised). `recognize` is blocking: run it in an executor."""
@@ -165,6 +175,7 @@ class Recognizer:
         self._decoder = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")
         self._lock = threading.Lock()
         self._grammars: dict[tuple[str, ...], str] = {}
+        self._cmn0 = self._decoder.get_cmn()  # every utterance starts from it: results must not depend on the last
 
     @classmethod
     def shared(cls) -> Recognizer:
@@ -179,7 +190,7 @@ class Recognizer:
     def recognize(self, samples: Samples, hints: Sequence[str] | None = None) -> str:
         """The words spoken in SAMPLES (8 kHz). With HINTS (possibly empty), a grammar of digits + hints;
         with None, the general language model."""
-        audio = upsample16k(samples).tobytes()
+        audio = upsample16k(trim(samples)).tobytes()
         with self._lock:
             d = self._decoder
             if hints is None:
@@ -193,6 +204,7 @@ class Recognizer:
                     d.add_jsgf_string(name, digits_grammar(usable))
                     self._grammars[usable] = name
                 d.activate_search(name)
+            d.set_cmn(self._cmn0)
             d.start_utt()
             d.process_raw(audio, full_utt=True)
             d.end_utt()

@@ -101,6 +101,9 @@ class CollectAction(Action):
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def begin(self) -> None:
+        expect = getattr(self.media.leg, "expect_speech", None)  # real audio: a grammar of digits + hints
+        if expect is not None and self.speech_spec is not None:
+            expect(self.hints)
         self.media.cue("prompt")
         if self.player is not None:
             self.player.start()
@@ -131,6 +134,9 @@ class CollectAction(Action):
             return
         if self.player is not None:
             self.player.stop()
+        expect = getattr(self.media.leg, "expect_speech", None)
+        if expect is not None and self.speech_spec is not None:
+            expect(None)
         kind = result["type"]
         state = "finished" if kind in ("digit", "speech") else kind
         self.emit(result=result, state=state, final=True)

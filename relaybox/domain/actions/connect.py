@@ -97,6 +97,9 @@ class Bridge:
             if other is not winner:
                 self.service.calling.end_call(other, "cancel", "another device answered the connect")
         self.call.peer = peer_of(winner)
+        bridge_to = getattr(self.call.leg, "bridge_to", None)  # real-audio legs hear each other
+        if bridge_to is not None:
+            bridge_to(winner.leg)
         self.media.hear({"type": "connected", "to": winner.to})
         self.emit("connected", winner)
 
@@ -110,6 +113,9 @@ class Bridge:
         peer = self.peer
         self.state = "disconnected"
         self.call.peer = None
+        unbridge = getattr(self.call.leg, "unbridge", None)
+        if unbridge is not None:
+            unbridge()
         self.media.bridge = None
         if peer is not None:
             peer.peer = None

@@ -59,9 +59,14 @@ class DetectAction(Action):
             self.digits = digits
         self.verdict: str | None = None
         self.ready = False
+        self.real: Any = None  # a real-audio leg's AMD session
 
     def begin(self) -> None:
         self.later(self.timeout, self.stop)
+        detect = getattr(self.media.leg, "detect_machine", None)  # real audio: AMD on what is heard
+        if self.kind == "machine" and detect is not None:
+            self.real = detect(self.settings, self._real_event)
+            return
         if self.kind == "machine":
             self.later(self.settings["initial_timeout"], self._initial_timeout)
             voice = self._current_voice()
@@ -83,8 +88,21 @@ class DetectAction(Action):
         self.emit(detect={"type": self.kind, "params": {"event": name}})
 
     def stop(self) -> None:
+        if self.real is not None:
+            self.real.close()
         self.event("finished")
         self.close()
+
+    def _real_event(self, name: str) -> None:
+        """An event of the leg's AMD (MACHINE, HUMAN, UNKNOWN, NOT_READY, READY)."""
+        if self.done:
+            return
+        if name in ("MACHINE", "HUMAN", "UNKNOWN"):
+            self.verdict = name
+        self.ready = self.ready or name == "READY"
+        self.event(name)
+        if name in ("HUMAN", "UNKNOWN", "READY"):
+            self.stop()
 
     def call_ending(self) -> None:
         self.stop()
@@ -98,7 +116,7 @@ class DetectAction(Action):
             self.stop()
 
     def on_voice(self, text: str, start: float, end: float, machine: bool) -> None:
-        if self.kind != "machine" or self.verdict is not None:
+        if self.kind != "machine" or self.verdict is not None or self.real is not None:
             return
         now = self.clock.now()
         s = self.settings
@@ -126,7 +144,7 @@ class DetectAction(Action):
             self.later(end + s["end_silence_timeout"] - now, human)
 
     def on_beep(self) -> None:
-        if self.kind == "machine" and self.verdict in ("pending", "MACHINE"):
+        if self.kind == "machine" and self.real is None and self.verdict in ("pending", "MACHINE"):
             if self.verdict == "MACHINE":
                 self._ready()
             else:  # the verdict is due first; READY right after it

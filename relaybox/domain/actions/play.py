@@ -61,8 +61,10 @@ class Player:
                 return
         item = self.items[self.index]
         self._item_start = self.clock.now()
+        prepare = getattr(self.media.leg, "prepare", None)  # a real-audio leg renders it and knows its length
+        real = prepare(item, self.gain) if prepare is not None else None
         self.media.hear(heard(item))
-        seconds = known_duration(item)
+        seconds = known_duration(item) if real is None else real
         if seconds is None:
             url = item["params"]["url"]
             seconds = self.media.service.durations.get(url)

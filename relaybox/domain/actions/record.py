@@ -131,6 +131,7 @@ class RecordAction(Action):
         self.url = service.public_url(f"/media/recordings/{name}")
         self.t0 = 0.0
         self.pauses: list[tuple[float, float | None, str]] = []  # (start, end, behavior)
+        self.real: Any = None  # a real-audio leg's recording of what is really heard and sent
         self.rendering: RecordingSpec | None = None  # stopped, the file being written off the event loop
 
     @property
@@ -140,18 +141,26 @@ class RecordAction(Action):
     def pause(self, behavior: str) -> None:
         if not self.paused:
             self.pauses.append((self.clock.now(), None, behavior))
+            if self.real is not None:
+                self.real.pause(behavior)
             self.emit(state="paused", url=self.url, record={"audio": self.audio})
 
     def resume(self) -> None:
         if self.paused:
             start, _, behavior = self.pauses[-1]
             self.pauses[-1] = (start, self.clock.now(), behavior)
+            if self.real is not None:
+                self.real.resume()
             self.emit(state="recording", url=self.url, record={"audio": self.audio})
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def begin(self) -> None:
         self.t0 = self.clock.now()
+        start = getattr(self.media.leg, "start_recording", None)  # real audio: record it, not the timeline
+        if start is not None:
+            s = self.settings
+            self.real = start(self.path, s["format"], s["stereo"], s["direction"])
         if self.settings["beep"]:
             self.media.hear({"type": "beep"})
         self.media.hear({"type": "recording", "direction": self.settings["direction"]})
@@ -175,6 +184,12 @@ class RecordAction(Action):
 
     def _activity(self, now: float) -> tuple[bool, bool, float]:
         """(something heard since the start, sound right now, when the last sound ended)."""
+        if self.real is not None:  # voice activity on the real audio, keys included
+            heard, active, last = self.real.activity(now)
+            for _digit, at in self.media.digits:
+                if at >= self.t0 and self.settings["direction"] != "listen":
+                    heard, last = True, max(last, at + 0.1)
+            return heard, active, last
         heard = active = False
         last = self.t0
         direction = self.settings["direction"]
@@ -211,7 +226,7 @@ class RecordAction(Action):
         """Stop recording now; write the file off the event loop when the engine can (`render_async`), then
         `finished`. The call ending meanwhile writes it at once (`_finished`): the final event comes first."""
         render_async = getattr(self.media.service.renderer, "render_async", None)
-        if render_async is None:
+        if self.real is not None or render_async is None:
             self._finished()
             return
         if self.rendering is not None:
@@ -235,6 +250,8 @@ class RecordAction(Action):
         self._finished()
 
     def _no_input(self) -> None:
+        if self.real is not None:
+            self.real.cancel()
         self.emit(state="no_input", url=self.url, duration=0, size=0,
                   record={"audio": self.audio, "url": self.url, "duration": 0, "size": 0})
         self.close()
@@ -244,7 +261,10 @@ class RecordAction(Action):
         spec = self.rendering or self._spec(now)
         try:
             assert self.media.service.renderer is not None
-            duration, size = self.media.service.renderer.render(spec)
+            if self.real is not None:
+                duration, size = self.real.finish()
+            else:
+                duration, size = self.media.service.renderer.render(spec)
         except Exception:
             log.exception("call %s: recording %s could not be written", self.call.call_id, self.control_id)
             self._no_input()

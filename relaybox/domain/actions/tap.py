@@ -62,6 +62,9 @@ class TapAction(Action):
             raise bad_request("'device' must be {type: rtp, params: {addr, port, codec?, ptime?}} or {type: ws, ...}")
         dparams = dict(device.get("params") or {})
         opener = media.service.tapper
+        real = getattr(media.leg, "tap_opener", None)  # a real-audio leg streams what is really heard
+        if real is not None:
+            opener = real(self.direction)
         if device.get("type") == "ws":
             self._ws(dparams)
             return
@@ -96,6 +99,9 @@ class TapAction(Action):
         if rate not in (8000, 16000):
             raise bad_request("'device.params.rate' must be 8000 or 16000")
         opener = self.media.service.tapper
+        real = getattr(self.media.leg, "tap_opener", None)
+        if real is not None:
+            opener = real(self.direction)
         if opener is None:
             raise RelayError("500", "tapping is not available on this server")
         self.tap = {"type": "audio", "params": {"direction": self.direction}}
