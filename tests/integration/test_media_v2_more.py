@@ -87,6 +87,7 @@ def test_generic_methods_and_async_twins(relaybox: Any, clients: Any, flavor: st
     line(result, r"^DETECT_GENERIC_ASYNC True 8$")
     line(result, r"^DETECT_FAX_ASYNC True CED$")
     line(result, r"^FAX_SEND_ASYNC True True 3$")
+    line(result, r"^PROMPT_CONTROLS True True True False$")  # volume and stop work; a stopped prompt got no input
     line(result, r"^HANGUP True hangup$")
     _, heard = phone_heard(relaybox, to)
     for entry in ({"type": "tts", "text": "one"}, {"type": "silence", "duration": 0.5},

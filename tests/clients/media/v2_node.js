@@ -144,6 +144,11 @@ const scenarios = {
     a = await call.faxSendAsync(process.env.DOC_URL, null, 'twins')
     await until(a, 300)
     out('FAX_SEND_ASYNC', a.completed, a.result.successful, a.result.pages)
+    a = await call.promptTTSAsync({ type: 'digits', digits_max: 3, text: 'a long prompt that will be stopped before anyone answers it' })
+    const vol = await a.volume(5)
+    const stop = await a.stop()
+    await until(a)
+    out('PROMPT_CONTROLS', vol.successful, stop.successful, a.completed, a.result.successful)
   },
   async connect_fail (call) {
     const c = await call.connect({ devices: [[{ type: 'phone', to: process.env.NOBODY, timeout: 1 }, { type: 'phone', to: process.env.BUSY }]] })

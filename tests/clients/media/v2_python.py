@@ -210,6 +210,11 @@ async def scenario_twins(call):
     f = await call.fax_send_async(os.environ["DOC_URL"], header="twins")
     await wait_done(f, 300)
     out("FAX_SEND_ASYNC", f.completed, f.result.successful, f.result.pages)
+    a = await call.prompt_tts_async("digits", "a long prompt that will be stopped before anyone answers it",
+                                    digits_max=3)
+    vol, stop = await a.volume(5), await a.stop()
+    await wait_done(a)
+    out("PROMPT_CONTROLS", vol.successful, stop.successful, a.completed, a.result.successful)
 
 
 async def scenario_connect_fail(call):
