@@ -133,3 +133,13 @@ def test_refer(relaybox: Any, clients: Any) -> None:
     result = run(relaybox, clients, "refer", ANSWER, to=phone, REFER_TO=target)
     assert "REFER_REPLY 200" in result.lines and "REFER success 200" in result.lines, result.describe()
     assert relaybox.sandbox_calls(target)[0]["state"] == "ended"  # ended with the transferee's call
+
+
+def test_record_pause_resume_and_collect_input_timers(relaybox: Any, clients: Any) -> None:
+    result = run(relaybox, clients, "controls", [*ANSWER, {"say": "talking all along " * 8}])
+    m = result.find(r"^RECORD_PAUSED finished ([\d.]+) ([\d.]+) ([\d.]+)$")
+    assert m, result.describe()
+    duration, total, paused = (float(g) for g in m.groups())
+    # the paused span (skip) is cut out of the file: about total - paused (client-side timing: +-0.6 s)
+    assert paused > 2 and abs(duration - (total - paused)) < 0.6, (duration, total, paused)
+    assert "COLLECT_WAITING False" in result.lines and "COLLECT_TIMED_OUT no_input" in result.lines, result.describe()

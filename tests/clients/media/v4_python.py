@@ -134,6 +134,32 @@ async def scenario_refer(call):
     out("REFER", ev.params.get("state"), ev.params.get("sip_notify_response_code"))
 
 
+async def scenario_controls(call):
+    """record pause(skip)/resume/stop, and collect whose input timers start only when asked."""
+    speed = float(os.environ.get("SPEED", "10"))
+    loop = asyncio.get_running_loop()
+    r = await call.record({"format": "wav", "direction": "speak", "end_silence_timeout": 0, "initial_timeout": 0})
+    t0 = loop.time()
+    await asyncio.sleep(0.3)
+    await r.pause(behavior="skip")
+    p0 = loop.time()
+    await asyncio.sleep(0.3)
+    await r.resume()
+    paused = loop.time() - p0
+    await asyncio.sleep(0.2)
+    await r.stop()
+    total = loop.time() - t0
+    ev = await r.wait(timeout=10)
+    out("RECORD_PAUSED", ev.params.get("state"), ev.params["record"]["duration"], round(total * speed, 2),
+        round(paused * speed, 2))
+    c = await call.collect(digits={"max": 1}, initial_timeout=1, start_input_timers=False)
+    await asyncio.sleep(0.4)  # 4 platform seconds: no no_input, the timers have not started
+    out("COLLECT_WAITING", c.completed)
+    await c.start_input_timers()
+    ev = await c.wait(timeout=10)
+    out("COLLECT_TIMED_OUT", ev.params.get("result", {}).get("type"))
+
+
 SCENARIOS = {name.removeprefix("scenario_"): fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
