@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from relaybox.relay.v4 import NOT_ON_PLATFORM, Call, RelayClient, RelayError
+from relaybox.relay.v4 import NOT_ON_PLATFORM, Call, RelayClient, RelayError, RelayEvent
 from relaybox.relay.v4.call import normalize_media
 from relaybox.relay.v4.client import judge, ws_url
 
@@ -190,3 +190,13 @@ async def test_dial_routing() -> None:
 def test_not_on_platform_list_names_real_methods() -> None:
     for name in NOT_ON_PLATFORM:
         assert callable(getattr(Call, name)), name
+
+
+def test_relay_event_arguments_as_the_official_sdk() -> None:
+    """RelayEvent(event_type, params, call_id, timestamp), as signalwire-sdk's; from_payload reads the frame."""
+    event = RelayEvent("calling.call.play", {"state": "playing"}, "c-9", 12.5)
+    assert (event.call_id, event.timestamp, event.state) == ("c-9", 12.5, "playing")
+    parsed = RelayEvent.from_payload(
+        {"event_type": "calling.call.state", "timestamp": 3.0, "params": {"call_id": "c-1", "call_state": "ended"}}
+    )
+    assert (parsed.call_id, parsed.timestamp, parsed.state) == ("c-1", 3.0, "ended")

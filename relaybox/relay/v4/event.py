@@ -8,21 +8,27 @@ from typing import Any
 class RelayEvent:
     """An event: `event_type`, `params` (the event body), `timestamp`, and shortcuts to common fields."""
 
-    def __init__(self, event_type: str, params: dict[str, Any] | None = None, timestamp: float | None = None) -> None:
+    def __init__(
+        self, event_type: str, params: dict[str, Any] | None = None, call_id: str = "", timestamp: float | None = None
+    ) -> None:
+        # the argument order of the official signalwire-sdk RelayEvent (event_type, params, call_id, timestamp)
         self.event_type = event_type
         self.params: dict[str, Any] = params or {}
+        self._call_id = call_id
         self.timestamp = timestamp if timestamp is not None else self.params.get("timestamp")
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> RelayEvent:
         params = payload.get("params")
         return cls(
-            str(payload.get("event_type", "")), params if isinstance(params, dict) else {}, payload.get("timestamp")
+            str(payload.get("event_type", "")),
+            params if isinstance(params, dict) else {},
+            timestamp=payload.get("timestamp"),
         )
 
     @property
     def call_id(self) -> str:
-        return str(self.params.get("call_id", ""))
+        return self._call_id or str(self.params.get("call_id", ""))
 
     @property
     def control_id(self) -> str:
