@@ -146,3 +146,14 @@ async def test_bad_collect_is_a_400(world: World, collect: Any) -> None:
     _, cid = await world.answered_call()
     reply = world.execute("calling.play_and_collect", {"call_id": cid, "play": PROMPT, "collect": collect})
     assert reply["code"] == "400", reply
+
+
+async def test_v4_send_start_of_input(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "42"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "s", "digits": {"max": 2},
+                                      "initial_timeout": 5, "send_start_of_input": True})
+    await world.run(3)
+    events = world.sub.of("s")
+    assert [(e["result"]["type"], e["state"], e["final"]) for e in events] == [
+        ("start_of_input", "collecting", False), ("digit", "finished", True)]
+    assert events[-1]["result"]["params"]["digits"] == "42"

@@ -93,6 +93,7 @@ class CollectAction(Action):
             self.player = Player(media, items, gain=volume(params.get("volume")), on_done=self._prompt_played)
         self.timers_started = False
         self.defer_timers = collect.get("start_input_timers") is False
+        self.send_start_of_input = collect.get("send_start_of_input") is True  # v4: an event at the first input
         self.collected = ""
         self._initial: Any = None
         self._digit_timer: Any = None
@@ -122,6 +123,8 @@ class CollectAction(Action):
             self._initial = self.later(self.initial_timeout, lambda: self._result({"type": "no_input"}))
 
     def _barge_in(self) -> None:
+        if self.send_start_of_input and not self._heard_input:
+            self.emit(result={"type": "start_of_input"}, state="collecting", final=False)
         self._heard_input = True
         if self._initial is not None:
             self._initial.cancel()
