@@ -18,10 +18,12 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from relaybox.clock import Clock, Timer
-from relaybox.devices import schedule
+from relaybox.devices import schedule, sensors
 from relaybox.devices.builtin import BuiltinCallee, BuiltinCaller, MissedCalls, not_available
-from relaybox.devices.calls import RING_SECONDS, CallError, CallState, DeviceCall, DeviceCalls
+from relaybox.devices.calls import RING_SECONDS, CallError, CallSide, CallState, DeviceCall, DeviceCalls
 from relaybox.devices.groups import Group, Groups
+from relaybox.devices.inbox import Inboxes
+from relaybox.devices.incidents import Incidents
 from relaybox.devices.model import ID_RE, NAME_RE, Device
 from relaybox.devices.notifications import Notices
 from relaybox.devices.registry import BUTTON_TRIGGERS, Registration, Registry
@@ -33,6 +35,7 @@ log = logging.getLogger("relaybox.devices")
 Connector = Callable[[str, WorkflowSession], Awaitable[WorkflowLink | None]]
 CALL_COMMAND = re.compile(r"^\s*(?:call|dial|phone)\s+(.+?)\s*[.!?]?\s*$", re.IGNORECASE)
 TAPS = {1: "single", 2: "double", 3: "triple"}
+SENSOR_ACTIONS = frozenset({"device_event", "battery", "geofence", "position", "nfc", "cancel_incident"})
 
 
 class DeviceStorage(Protocol):
@@ -57,6 +60,21 @@ class _Listen:
     urn: str
     request_id: str
     timer: Timer
+    phrases: list[str]
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def match_phrase(said: str, phrases: list[str]) -> str:
+    """What a listen with `phrases` hears: the (longest) listed phrase spoken as whole words, as the
+    workflow listed it; without phrases, or when none was said, the transcription itself."""
+    heard = f" {_words(said)} "
+    for phrase in sorted(phrases, key=lambda p: -len(_words(p))):
+        if _words(phrase) and f" {_words(phrase)} " in heard:
+            return phrase
+    return said.strip()
 
 
 class DeviceHub:
@@ -74,6 +92,8 @@ class DeviceHub:
         self.calls = DeviceCalls(clock, ring_seconds)
         self.missed = MissedCalls(clock)
         self.notices = Notices(clock)
+        self.incidents = Incidents()
+        self.inbox = Inboxes()
         self.timer_triggers: dict[str, Timer] = {}  # registration name -> its next occurrence
         self.started = False
         self.focus: dict[str, WorkflowSession] = {}  # device name -> instance whose interaction it is on
@@ -116,6 +136,8 @@ class DeviceHub:
                 session.end("device_deleted")
         self.missed.forget(device)
         self.notices.forget_device(device)
+        self.incidents.forget_device(device)
+        self.inbox.forget_device(device)
         self.groups.forget_device(device)
         if device.name in self.listens:
             self._listen_done(device.name, "")
@@ -207,19 +229,25 @@ class DeviceHub:
             return
         if not device.online:
             raise DeviceError(f"{device.name} is offline", 409)
+        self.touch(device)
         if "channel" in action:
             channel = action["channel"]
             if not isinstance(channel, str) or not channel.strip() or set(action) != {"channel"}:
                 raise DeviceError("'channel' must be a non-empty channel name, alone")
             device.note(did=action)
-            self._change_channel(device, channel.strip())
+            self.change_channel(device, channel.strip())
+            return
+        if set(action) & SENSOR_ACTIONS:
+            self._sense(device, action)
             return
         if "speak" in action:
-            text = action["speak"]
-            if not isinstance(text, str) or not text.strip() or set(action) != {"speak"}:
-                raise DeviceError("'speak' must be a non-empty string, alone")
+            text, lang = action["speak"], action.get("lang", "en-US")
+            if not isinstance(text, str) or not text.strip() or set(action) - {"speak", "lang"}:
+                raise DeviceError("'speak' must be a non-empty string (with an optional 'lang')")
+            if not isinstance(lang, str) or not re.match(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", lang):
+                raise DeviceError("'lang' must be a language tag such as en-US")
             device.note(did=action)
-            self._speak(device, text)
+            self._speak(device, text, lang)
             return
         button = action.get("button")
         if button not in ("talk", "assistant"):
@@ -243,6 +271,44 @@ class DeviceHub:
         else:
             self._assistant(device, TAPS[taps])
 
+    def _sense(self, device: Device, action: dict[str, Any]) -> None:
+        """A device event, battery level, geofence crossing, indoor position or NFC tap: the sensor
+        triggers it matches start their workflows."""
+        kinds = set(action) & SENSOR_ACTIONS
+        kind = next(iter(kinds)) if len(kinds) == 1 else None
+        allowed = {"battery": {"battery", "charging"}, "geofence": {"geofence", "transition"}}.get(
+            kind or "", {kind})
+        if kind is None or set(action) - allowed:
+            raise DeviceError("a sensor action is one of {'device_event': NAME}, {'battery': 0-100, 'charging'?: "
+                              "BOOL}, {'geofence': ID, 'transition': 'entry'|'exit'}, {'position': {'venue_id', "
+                              "'position_id'}|null}, {'nfc': LABEL|{...}}, {'cancel_incident': true}, alone")
+        try:
+            if kind == "cancel_incident":
+                if action[kind] is not True:
+                    raise sensors.SensorError("'cancel_incident' must be true")
+                device.note(did=action)
+                self.incidents.cancel_from(device)
+                return
+            if kind == "device_event":
+                readings = sensors.device_event(device, action[kind])
+            elif kind == "battery":
+                readings = sensors.battery(device, action[kind], action.get("charging"))
+            elif kind == "geofence":
+                readings = sensors.geofence(device, action[kind], action.get("transition"))
+            elif kind == "position":
+                readings = sensors.position(device, action[kind])
+            else:
+                readings = sensors.nfc(device, action[kind])
+        except sensors.SensorError as exc:
+            raise DeviceError(str(exc)) from None
+        device.note(did=action)
+        if kind == "device_event" and action[kind] == "emergency":
+            device.tone("emergency")
+        for reading in readings:
+            for reg in self.registry.sensor_workflows(device, reading):
+                log.info("%s trigger of %s fires on %s", reading.key, reg.name, device.name)
+                self._spawn(self._trigger(reg, device, reading.trigger(device_name_urn(device.name))))
+
     def _incoming_builtin(self, device: Device) -> DeviceCall | None:
         call = self.calls.get(device.call_id) if device.call_id else None
         if call and call.rings(device) and isinstance(call.side_of(device), BuiltinCallee):
@@ -255,10 +321,8 @@ class DeviceHub:
             self.calls.answer(ringing, device)
         elif ringing is not None and taps == "double":
             self.calls.hangup(ringing, device)
-        elif taps == "single" and self.notices.ack(device):
+        elif (taps == "single" and self.notices.ack(device)) or self._button_event(device, "action", taps):
             pass
-        elif device.name in self.focus:
-            self._button_event(device, "action", taps)
         elif taps == "single" and self.missed.clear(device):
             device.tone("cleared")
         elif (reg := self.registry.button_workflow(device, taps)) is not None:
@@ -270,12 +334,12 @@ class DeviceHub:
         call = self.calls.get(device.call_id) if device.call_id else None
         if call is not None and taps == "double":  # hang-up/reject/cancel: always, workflow or not
             self.calls.hangup(call, device)
-        elif device.name in self.focus and taps != "single":
-            self._button_event(device, "channel", taps)
+        elif taps != "single" and self._button_event(device, "channel", taps):
+            pass
         elif taps == "single":
             device.say(f"{device.name}, {device.channel} channel")
 
-    def _change_channel(self, device: Device, name: str) -> None:
+    def change_channel(self, device: Device, name: str) -> None:
         """The user turns to another channel: the interaction left is `suspended` (a non-transient instance
         ends), the one come back to is `resumed` and gets the buttons again."""
         old, device.channel = device.channel, name
@@ -287,22 +351,31 @@ class DeviceHub:
                     if not session.transient:
                         session.end("normal")
                         break
-                    session.emit("interaction_lifecycle", type="suspended", source_uri=ix.urn, reason=None)
-                    if self.focus.get(device.name) is session:
-                        del self.focus[device.name]
+                    session.suspended(ix)
                 elif ix.name == name:
-                    self.focus[device.name] = session
-                    session.emit("interaction_lifecycle", type="resumed", source_uri=ix.urn, reason=None)
+                    session.resumed(ix)
 
-    def _button_event(self, device: Device, button: str, taps: str) -> None:
-        session = self.focus[device.name]
+    def touch(self, device: Device) -> None:
+        """User input on `device`: the interactions on it restart their idle time (home channel)."""
+        for session in list(self.sessions):
+            for ix in [i for i in session.interactions.values() if i.device is device]:
+                session.touch(ix)
+
+    def _button_event(self, device: Device, button: str, taps: str) -> bool:
+        """A button event to the instance whose interaction the device is on, if its `input_types` take it."""
+        session = self.focus.get(device.name)
+        if session is None:
+            return False
         ix = next((i for i in session.interactions.values() if i.device is device), None)
+        if ix is not None and not ix.accepts(button, taps):
+            return False
         session.emit("button", button=button, taps=taps, source_uri=ix.urn if ix else device_name_urn(device.name))
+        return True
 
-    def _speak(self, device: Device, text: str) -> None:
+    def _speak(self, device: Device, text: str, lang: str = "en-US") -> None:
         listen = self.listens.get(device.name)
         if listen is not None:
-            self._listen_done(device.name, text.strip())
+            self._listen_done(device.name, text.strip(), lang)
             return
         match = self.registry.phrase_workflow(device, text)
         if match is not None:
@@ -365,8 +438,13 @@ class DeviceHub:
             return
         callee = self.find(call.callee_label)
         group = self.groups.find(call.callee_label) if callee is None else None
-        if group is not None:  # a group call: every free member rings with the built-in experience
-            self.calls.ring_group(call, group.name, [(d, BuiltinCallee(d, self.missed)) for d in self.members(group)])
+        if group is not None:  # a group call: every free member rings, each with its own call workflow if any
+            members = self.members(group)
+            regs = [self.registry.call_workflow(d, "inbound") for d in members]
+            if any(regs):
+                self._spawn(self._ring_group(call, group.name, list(zip(members, regs, strict=True))))
+            else:
+                self.calls.ring_group(call, group.name, [(d, BuiltinCallee(d, self.missed)) for d in members])
             return
         if callee is None or not callee.online or callee.call_id is not None or callee is call.caller:
             self.calls.fail(call, "unavailable")
@@ -379,6 +457,37 @@ class DeviceHub:
         else:
             self._spawn(self._inbound_workflow(reg, call, callee))
 
+    async def _ring_group(self, call: DeviceCall, group: str,
+                          members: list[tuple[Device, Registration | None]]) -> None:
+        """A group call where some members have an inbound call workflow: those ring through it (a running
+        absorbing instance or a new one), the others with the built-in experience. A member whose workflow
+        cannot be reached does not ring; when nobody can, the call fails as unavailable."""
+
+        async def side_of(device: Device, reg: Registration | None) -> CallSide | None:
+            if reg is None:
+                return BuiltinCallee(device, self.missed)
+            if not device.online or device.call_id is not None or device is call.caller:
+                return None
+            running = self._absorbing(reg, device, "on_incoming_call")
+            if running is not None:
+                return running
+            return await self.launch(reg, device, self._inbound_trigger(call, device))
+
+        sides = await asyncio.gather(*(side_of(d, r) for d, r in members))
+        pairs = [(d, side) for (d, _), side in zip(members, sides, strict=True) if side is not None]
+        launched = [side for (_, reg), side in zip(members, sides, strict=True)
+                    if reg is not None and isinstance(side, WorkflowSession)]
+        if call.state is CallState.PLACING:
+            self.calls.ring_group(call, group, pairs)
+        for session in launched:  # started for a call that ended meanwhile, or for a member that got busy
+            if not any(side is session for _, side in call.ringing):
+                session.end("normal")
+
+    def _inbound_trigger(self, call: DeviceCall, callee: Device) -> dict[str, Any]:
+        return {"type": "telephony", "args": {
+            "source_uri": device_name_urn(callee.name), "call_id": call.call_id, "direction": "inbound",
+            "uri": device_name_urn(call.caller.name)}}
+
     def _absorbing(self, reg: Registration, device: Device, key: str) -> WorkflowSession | None:
         """With `absorb_triggers`, the running instance of `reg` that takes this call event in: one started
         on `device`, else one with an interaction on it."""
@@ -389,10 +498,7 @@ class DeviceHub:
             (s for s in mine if any(i.device is device for i in s.interactions.values())), None)
 
     async def _inbound_workflow(self, reg: Registration, call: DeviceCall, callee: Device) -> None:
-        trigger = {"type": "telephony", "args": {
-            "source_uri": device_name_urn(callee.name), "call_id": call.call_id, "direction": "inbound",
-            "uri": device_name_urn(call.caller.name)}}
-        session = await self.launch(reg, callee, trigger)
+        session = await self.launch(reg, callee, self._inbound_trigger(call, callee))
         if session is None:
             self.calls.fail(call, "unavailable")
         elif call.state is not CallState.PLACING:  # the caller gave up while the workflow was connecting
@@ -492,19 +598,21 @@ class DeviceHub:
             if owner is session:
                 del self.focus[name]
 
-    def listen(self, session: WorkflowSession, device: Device, urn: str, request_id: str, timeout: float) -> None:
+    def listen(self, session: WorkflowSession, device: Device, urn: str, request_id: str, timeout: float,
+               phrases: list[str] | None = None) -> None:
         """The device listens until the user speaks (a `speak` action) or `timeout` passes (empty text)."""
         if device.name in self.listens:
             self._listen_done(device.name, "")
         timer = self.clock.call_later(timeout, lambda: self._listen_done(device.name, ""))
-        self.listens[device.name] = _Listen(session, urn, request_id, timer)
+        self.listens[device.name] = _Listen(session, urn, request_id, timer, list(phrases or []))
         device.tone("listening")
 
-    def _listen_done(self, name: str, text: str) -> None:
+    def _listen_done(self, name: str, text: str, lang: str = "en-US") -> None:
         listen = self.listens.pop(name, None)
         if listen is not None:
             listen.timer.cancel()
-            listen.session.speech(listen.request_id, listen.urn, text)
+            heard = match_phrase(text, listen.phrases) if text else ""
+            listen.session.speech(listen.request_id, listen.urn, heard, lang)
 
     def cancel_listens(self, session: WorkflowSession) -> None:
         for name, listen in list(self.listens.items()):

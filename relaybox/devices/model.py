@@ -27,6 +27,12 @@ class Device:
     channel: str = ASSISTANT_CHANNEL
     led: str = "off"
     location_enabled: bool = False
+    home_channel_enabled: bool = True
+    battery: int = 100  # percent
+    charging: bool = False
+    geofences: set[str] = field(default_factory=set)  # the geofence ids the device is inside
+    position: dict[str, str] | None = None  # indoor position: {"venue_id", "position_id"}
+    mode: str | None = None  # "emergency_sos" after an emergency device event
     call_id: str | None = None  # the device call it is ringing in or connected to
     created_at: float = 0.0
     transcript: list[dict[str, Any]] = field(default_factory=list)
@@ -60,5 +66,10 @@ class Device:
             "led": self.led,
             "in_call": self.call_id is not None,
             "call_id": self.call_id,
+            "battery": self.battery,
+            "charging": self.charging,
+            "geofences": sorted(self.geofences),
+            "position": self.position,
+            "mode": self.mode,
             "transcript": list(self.transcript),
         }

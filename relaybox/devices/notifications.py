@@ -5,11 +5,15 @@ announces the text. Broadcasts and notifies are announced once, alerts again eve
 until acknowledged or cancelled. A single Talk tap acknowledges the oldest notice on the device; the
 workflow that sent it then gets `wf_api_notification_event` with `event: "ack_event"`, the notice's
 `name`, its `notification_state` (device URNs per state) and `source_uri` (the acknowledging device).
-Devices that are offline when it is sent are listed under `timed_out` and never hear it.
+A notice nobody acknowledged within `TIMEOUT_SECONDS` (platform clock) times out on that device: it stops
+repeating, the device moves to `timed_out` and the workflow gets `event: "timeout_event"` for it. The spec
+lists the `timed_out` state but gives no duration: 5 minutes is relaybox's choice (ten alert repeats).
+Devices that are offline when it is sent time out at once (same event) and never hear it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +22,7 @@ from relaybox.devices.model import Device
 from relaybox.protocol.workflow import device_name_urn
 
 REPEAT_SECONDS = 30.0
+TIMEOUT_SECONDS = 300.0
 KINDS = ("broadcast", "alert", "notify")
 
 
@@ -50,11 +55,13 @@ class Notice:
 class Notices:
     """Pending notices per device, oldest first, and the alert repeat timers."""
 
-    def __init__(self, clock: Clock, every: float = REPEAT_SECONDS) -> None:
+    def __init__(self, clock: Clock, every: float = REPEAT_SECONDS, timeout: float = TIMEOUT_SECONDS) -> None:
         self.clock = clock
         self.every = every
+        self.timeout = timeout
         self._pending: dict[str, list[Notice]] = {}  # device id -> notices
         self._timers: dict[tuple[int, str], Timer] = {}
+        self._expiry: dict[tuple[int, str], Timer] = {}
 
     def pending(self, device: Device) -> list[Notice]:
         return list(self._pending.get(device.id, []))
@@ -64,6 +71,7 @@ class Notices:
         # a notice of the same name from the same workflow replaces the one still pending
         self.cancel(owner, name, devices, quiet=True)
         notice = Notice(owner, kind, name, text, originator)
+        offline = [d for d in devices if not d.online]
         for device in devices:
             if not device.online:
                 notice.timed_out.append(device)
@@ -75,7 +83,28 @@ class Notices:
             device.say(text)
             if kind == "alert":
                 self._repeat(notice, device)
+            self._expiry[(id(notice), device.id)] = self.clock.call_later(
+                self.timeout, functools.partial(self._time_out, notice, device))
+        for device in offline:
+            self._tell(notice, "timeout_event", device)
         return notice
+
+    def _tell(self, notice: Notice, event: str, device: Device) -> None:
+        notice.owner.emit("notification", event=event, name=notice.name, notification_state=notice.state(),
+                          source_uri=device_name_urn(device.name))
+
+    def _time_out(self, notice: Notice, device: Device) -> None:
+        self._expiry.pop((id(notice), device.id), None)
+        queue = self._pending.get(device.id, [])
+        if notice not in queue:
+            return
+        queue.remove(notice)
+        if not queue:
+            self._pending.pop(device.id, None)
+        self._stop_timer(notice, device)
+        notice.timed_out.append(device)
+        device.note(notification="timed_out", name=notice.name)
+        self._tell(notice, "timeout_event", device)
 
     def ack(self, device: Device) -> bool:
         """A Talk tap: acknowledge the oldest notice; True when there was one."""
@@ -89,8 +118,7 @@ class Notices:
         notice.acknowledged.append(device)
         device.note(notification="acknowledged", name=notice.name)
         device.tone("acknowledged")
-        notice.owner.emit("notification", event="ack_event", name=notice.name,
-                          notification_state=notice.state(), source_uri=device_name_urn(device.name))
+        self._tell(notice, "ack_event", device)
         return True
 
     def cancel(self, owner: NoticeOwner, name: str, devices: list[Device], quiet: bool = False) -> int:
@@ -114,9 +142,10 @@ class Notices:
             self._stop_timer(notice, device)
 
     def close(self) -> None:
-        for timer in self._timers.values():
+        for timer in (*self._timers.values(), *self._expiry.values()):
             timer.cancel()
         self._timers.clear()
+        self._expiry.clear()
 
     def _repeat(self, notice: Notice, device: Device) -> None:
         def again() -> None:
@@ -129,6 +158,8 @@ class Notices:
         self._timers[(id(notice), device.id)] = self.clock.call_later(self.every, again)
 
     def _stop_timer(self, notice: Notice, device: Device) -> None:
-        timer = self._timers.pop((id(notice), device.id), None)
-        if timer is not None:
-            timer.cancel()
+        """Stop the repeats (and, unless it is what fires, the time-out) of `notice` on `device`."""
+        for timers in (self._timers, self._expiry):
+            timer = timers.pop((id(notice), device.id), None)
+            if timer is not None:
+                timer.cancel()

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from relaybox.devices import schedule
+from relaybox.devices import schedule, sensors
 from relaybox.devices.groups import Group, Groups
 from relaybox.devices.model import Device
 from relaybox.protocol.workflow import ALL_DEVICES, parse_urn
@@ -119,6 +119,11 @@ def parse_record(raw: Any) -> Registration:
             schedule.validate(value)
         except schedule.ScheduleError as exc:
             raise RegistrationError(str(exc)) from None
+    if key in sensors.SENSOR_TRIGGERS:
+        try:
+            sensors.validate(key, value)
+        except sensors.SensorError as exc:
+            raise RegistrationError(str(exc)) from None
     if key == "on_http" and value not in HTTP_METHODS:
         raise RegistrationError(f"'on_http' must be an HTTP method: {', '.join(sorted(HTTP_METHODS))}")
     options = raw.get("options", {})
@@ -200,6 +205,10 @@ class Registry:
     def call_workflow(self, device: Device, direction: str) -> Registration | None:
         regs = self._matching(device, "on_incoming_call" if direction == "inbound" else "on_call_request")
         return regs[0] if regs else None
+
+    def sensor_workflows(self, device: Device, reading: sensors.Reading) -> list[Registration]:
+        """Every registration on `device` whose sensor trigger matches `reading` (each starts an instance)."""
+        return [r for r in self._matching(device, reading.key) if reading.matches(r.value)]
 
     def button_workflow(self, device: Device, taps: str) -> Registration | None:
         regs = [r for r in self._matching(device, "on_button") if r.value == BUTTON_TRIGGERS.get(taps)]

@@ -10,14 +10,16 @@ needs between a response and the events that follow it.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from relaybox.clock import Timer
-from relaybox.devices.calls import CallError, DeviceCall
+from relaybox.devices.calls import CallError, CallState, DeviceCall
 from relaybox.devices.groups import Group, GroupError
+from relaybox.devices.inbox import Message
 from relaybox.devices.model import ASSISTANT_CHANNEL, Device
 from relaybox.devices.notifications import KINDS
 from relaybox.devices.registry import Registration
@@ -48,11 +50,62 @@ class RequestError(Exception):
         self.reason = reason
 
 
+INPUT_TYPES = frozenset({
+    "action_button_single_tap", "action_button_double_tap", "action_button_triple_tap", "action_button_long_press",
+    "channel_button_double_tap", "channel_button_triple_tap",
+})
+HOME_CHANNEL_SECONDS = 30.0  # idle time after which a device returns to its home channel (home_channel: normal)
+HEX_COLOUR = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
 @dataclass(eq=False)
 class Interaction:
+    """One device's part in a `start_interaction`, with the request's `options`: `color` (the LED ring while
+    the interaction is the active channel), `input_types` (the button inputs that reach the workflow; none
+    listed = all) and `home_channel` (`suspend`, the default: the device stays on the interaction; `normal`:
+    after `HOME_CHANNEL_SECONDS` without user input it returns to its home channel, suspending it)."""
+
     name: str
     device: Device
     urn: str
+    color: str | None = None
+    input_types: frozenset[str] = frozenset()
+    home_channel: str = "suspend"
+    led_before: str = "off"
+    home_timer: Timer | None = None
+
+    def accepts(self, button: str, taps: str) -> bool:
+        if not self.input_types:
+            return True
+        name = "action_button_long_press" if taps == "long" else f"{button}_button_{taps}_tap"
+        return name in self.input_types
+
+
+def interaction_options(raw: Any) -> dict[str, Any]:
+    """`start_interaction` options, validated (RequestError with a snake_case reason)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise RequestError("invalid_options")
+    out: dict[str, Any] = {}
+    color = raw.get("color")
+    if color is not None:
+        if not isinstance(color, str) or not HEX_COLOUR.match(color.removeprefix("#")):
+            raise RequestError("invalid_color")
+        out["color"] = color.removeprefix("#").lower()
+    types = raw.get("input_types")
+    if types is not None:
+        if isinstance(types, str):
+            types = [types]
+        if not isinstance(types, list) or not all(isinstance(t, str) and t in INPUT_TYPES for t in types):
+            raise RequestError("invalid_input_types")
+        out["input_types"] = frozenset(types)
+    home = raw.get("home_channel")
+    if home is not None:
+        if home not in ("suspend", "normal"):
+            raise RequestError("invalid_home_channel")
+        out["home_channel"] = home
+    return out
 
 
 After = Callable[[], None] | None
@@ -71,6 +124,7 @@ class WorkflowSession:
         self.interactions: dict[str, Interaction] = {}
         self.calls: dict[str, DeviceCall] = {}
         self.timers: dict[str, Timer] = {}
+        self.prompt_urns: dict[str, str] = {}  # say/play request id -> its interaction URN
         self.ended = False
         self.stop_reason: str | None = None
 
@@ -102,8 +156,12 @@ class WorkflowSession:
             self._drop_interaction(ix)
         self.hub.cancel_listens(self)
         for call in list(self.calls.values()):
-            party = call.callee if call.callee_side is self else call.caller
-            if party is not None and call.call_id in self.hub.calls.calls:
+            if call.call_id not in self.hub.calls.calls:
+                continue
+            member = next((d for d, side in call.ringing if side is self), None)
+            if member is not None:  # a group call rings on without this member
+                self.hub.calls.hangup(call, member, "error")
+            else:
                 self.hub.calls.fail(call, "hangup" if call.was_connected else "error")
         self.calls.clear()
         self.hub.session_ended(self)
@@ -212,21 +270,59 @@ class WorkflowSession:
         if not isinstance(name, str) or not name:
             raise RequestError("missing_name")
         devices = self._targets(req)
+        options = interaction_options(req.body.get("options"))
 
         def after() -> None:
             for device in devices:
-                ix = Interaction(name, device, wire.interaction_urn(name, device.name))
+                ix = Interaction(name, device, wire.interaction_urn(name, device.name), **options)
                 if not device.online:
                     self.emit("interaction_lifecycle", type="failed", source_uri=ix.urn, reason="device_offline")
                     continue
                 self.interactions[ix.urn] = ix
                 device.channel = name
                 device.note(interaction="started", name=name)
-                self.hub.focus[device.name] = self
                 self.emit("interaction_lifecycle", type="started", source_uri=ix.urn, reason=None)
-                self.emit("interaction_lifecycle", type="resumed", source_uri=ix.urn, reason=None)
+                self.resumed(ix)
 
-        return {}, after
+        # Go reads `source_uri` from the response: the (first) interaction URN
+        return {"source_uri": wire.interaction_urn(name, devices[0].name)}, after
+
+    def resumed(self, ix: Interaction) -> None:
+        """The interaction is the device's active channel (again): it gets the buttons, its LED colour."""
+        self.hub.focus[ix.device.name] = self
+        ix.led_before = ix.device.led
+        if ix.color:
+            ix.device.set_led(ix.color)
+        self.touch(ix)
+        self.emit("interaction_lifecycle", type="resumed", source_uri=ix.urn, reason=None)
+
+    def suspended(self, ix: Interaction) -> None:
+        """The user turned away from the interaction's channel (or the device went home)."""
+        self._leave(ix)
+        self.emit("interaction_lifecycle", type="suspended", source_uri=ix.urn, reason=None)
+
+    def _leave(self, ix: Interaction) -> None:
+        if ix.home_timer is not None:
+            ix.home_timer.cancel()
+            ix.home_timer = None
+        if ix.color and ix.device.led == ix.color:
+            ix.device.set_led(ix.led_before)
+        if self.hub.focus.get(ix.device.name) is self:
+            del self.hub.focus[ix.device.name]
+
+    def touch(self, ix: Interaction) -> None:
+        """User input on the device: with `home_channel: normal`, the idle time to going home starts again."""
+        if ix.home_timer is not None:
+            ix.home_timer.cancel()
+            ix.home_timer = None
+        if ix.home_channel == "normal" and ix.device.home_channel_enabled and ix.device.channel == ix.name:
+            ix.home_timer = self.hub.clock.call_later(HOME_CHANNEL_SECONDS, lambda: self._go_home(ix))
+
+    def _go_home(self, ix: Interaction) -> None:
+        ix.home_timer = None
+        if self.interactions.get(ix.urn) is ix and ix.device.channel == ix.name:
+            ix.device.note(home_channel=ASSISTANT_CHANNEL)
+            self.hub.change_channel(ix.device, ASSISTANT_CHANNEL)
 
     def _rq_end_interaction(self, req: Request) -> tuple[dict[str, Any], After]:
         devices = self._targets(req)
@@ -245,21 +341,22 @@ class WorkflowSession:
         self.interactions.pop(ix.urn, None)
         device = ix.device
         device.note(interaction="ended", name=ix.name)
-        if not any(i.device is device for i in self.interactions.values()):
-            if self.hub.focus.get(device.name) is self:
-                del self.hub.focus[device.name]
-            if device.channel == ix.name:  # a user who turned to another channel stays there
-                device.channel = ASSISTANT_CHANNEL
+        self._leave(ix)
+        # a user who turned to another channel stays there
+        if not any(i.device is device for i in self.interactions.values()) and device.channel == ix.name:
+            device.channel = ASSISTANT_CHANNEL
 
     # -- prompts and speech --------------------------------------------------------------------------
 
     def _prompt(self, req: Request, ix: Interaction, seconds: float, show: Callable[[], None]) -> After:
         def finish() -> None:
             self.timers.pop(req.id, None)
+            self.prompt_urns.pop(req.id, None)
             self.emit("prompt", type="stopped", id=req.id, source_uri=ix.urn)
 
         def after() -> None:
             self.emit("prompt", type="started", id=req.id, source_uri=ix.urn)
+            self.prompt_urns[req.id] = ix.urn
             show()
             self.timers[req.id] = self.hub.clock.call_later(seconds, finish)
 
@@ -282,26 +379,34 @@ class WorkflowSession:
 
     def _rq_stop_playback(self, req: Request) -> tuple[dict[str, Any], After]:
         ids = req.body.get("ids")
-        wanted = set(ids) if isinstance(ids, list) else set(self.timers)
+        # only prompts: `timers` also holds the workflow's own timers
+        asked = {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else set(self.prompt_urns)
+        wanted = asked & set(self.prompt_urns)
 
         def after() -> None:
             for rid in wanted:
                 timer = self.timers.pop(rid, None)
                 if timer is not None:
                     timer.cancel()
-                    self.emit("prompt", type="stopped", id=rid, source_uri=self.device_uri)
+                    urn = self.prompt_urns.pop(rid, self.device_uri)
+                    self.emit("prompt", type="stopped", id=rid, source_uri=urn)
 
         return {}, after
 
     def _rq_listen(self, req: Request) -> tuple[dict[str, Any], After]:
         ix = self._interaction(req)
         timeout = req.body.get("timeout", 60)
-        if not isinstance(timeout, int | float) or timeout <= 0:
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
             raise RequestError("invalid_timeout")
-        return {}, lambda: self.hub.listen(self, ix.device, ix.urn, req.id, float(timeout))
+        phrases = req.body.get("phrases") or []
+        if isinstance(phrases, str):
+            phrases = [phrases]
+        if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+            raise RequestError("invalid_phrases")
+        return {}, lambda: self.hub.listen(self, ix.device, ix.urn, req.id, float(timeout), phrases)
 
-    def speech(self, request_id: str, urn: str, text: str) -> None:
-        self.emit("speech", request_id=request_id, text=text, audio="", lang="en-US", source_uri=urn)
+    def speech(self, request_id: str, urn: str, text: str, lang: str = "en-US") -> None:
+        self.emit("speech", request_id=request_id, text=text, audio="", lang=lang, source_uri=urn)
 
     def _rq_translate(self, req: Request) -> tuple[dict[str, Any], After]:
         return {"text": str(req.body.get("text", ""))}, None
@@ -352,16 +457,16 @@ class WorkflowSession:
 
     def _rq_answer(self, req: Request) -> tuple[dict[str, Any], After]:
         device, call = self._call_for(req)
-        if device is not call.callee:
+        if device is not call.callee and not any(d is device for d, _ in call.ringing):
             raise RequestError("not_the_callee")
-        if call.state.value != "ringing":
+        if call.state is not CallState.RINGING:
             raise RequestError("call_not_ringing")
         self.calls[call.call_id] = call
         return {"call_id": call.call_id}, lambda: self.hub.calls.answer(call, device)
 
     def _rq_hangup(self, req: Request) -> tuple[dict[str, Any], After]:
         device, call = self._call_for(req)
-        if device is not call.caller and device is not call.callee:
+        if device is not call.caller and device is not call.callee and not any(d is device for d, _ in call.ringing):
             raise RequestError("not_a_party")
 
         def after() -> None:
@@ -376,10 +481,13 @@ class WorkflowSession:
 
     # CallSide: this instance handles one party's side of a call
     def _party(self, call: DeviceCall) -> Device:
-        return call.callee if call.callee_side is self and call.callee is not None else call.caller
+        """This instance's device in `call`: the callee, a ringing group-call member, or the caller."""
+        if call.callee_side is self and call.callee is not None:
+            return call.callee
+        return next((d for d, side in call.ringing if side is self), call.caller)
 
-    def _call_fields(self, call: DeviceCall) -> dict[str, Any]:
-        me = self._party(call)
+    def _call_fields(self, call: DeviceCall, me: Device | None = None) -> dict[str, Any]:
+        me = me or self._party(call)
         other = call.other(me)
         epoch = self.hub.clock.epoch
         return {
@@ -406,7 +514,7 @@ class WorkflowSession:
         self.calls.pop(call.call_id, None)
         device.set_led("off")
         epoch = self.hub.clock.epoch
-        self.emit("call_failed", **self._call_fields(call), reason=reason, connect_time_epoch=None,
+        self.emit("call_failed", **self._call_fields(call, device), reason=reason, connect_time_epoch=None,
                   end_time_epoch=int(epoch(self.hub.clock.now())))
 
     def call_connected(self, call: DeviceCall) -> None:
@@ -472,8 +580,17 @@ class WorkflowSession:
         return {}, after
 
     def _rq_set_home_channel_state(self, req: Request) -> tuple[dict[str, Any], After]:
-        self._targets(req)
-        return {}, None
+        devices = self._targets(req)
+        enabled = req.body.get("enabled")
+        if not isinstance(enabled, bool):
+            raise RequestError("invalid_enabled")
+
+        def after() -> None:
+            for device in devices:
+                device.home_channel_enabled = enabled
+                self.hub.touch(device)
+
+        return {}, after
 
     def _rq_set_user_profile(self, req: Request) -> tuple[dict[str, Any], After]:
         self._one_target(req)
@@ -499,12 +616,29 @@ class WorkflowSession:
         return {}, lambda: ix.device.vibrate([int(p) for p in pattern])
 
     def _rq_inbox_count(self, req: Request) -> tuple[dict[str, Any], After]:
-        self._one_target(req)
-        return {"count": "0"}, None
+        device = self._one_target(req)
+        return {"count": str(len(self.hub.inbox.unread(device)))}, None
 
     def _rq_play_inbox_messages(self, req: Request) -> tuple[dict[str, Any], After]:
-        self._one_target(req)
-        return {}, None
+        """The device reads its unread messages out; `play_inbox_message` events `started` and `stopped`."""
+        device = self._one_target(req)
+
+        def after() -> None:
+            messages = self.hub.inbox.take_unread(device)
+            self.emit("play_inbox_message", action="started")
+            lines = [f"Message from {m.sender}: {m.text}" for m in messages] or ["No new messages"]
+            for line in lines:
+                device.say(line)
+            seconds = sum(max(MIN_PROMPT_SECONDS, SECONDS_PER_WORD * len(line.split())) for line in lines)
+            key = "\0inbox-" + req.id
+
+            def done() -> None:
+                self.timers.pop(key, None)
+                self.emit("play_inbox_message", action="stopped")
+
+            self._set_timer(key, seconds, done)
+
+        return {}, after
 
     def _rq_notification(self, req: Request) -> tuple[dict[str, Any], After]:
         if not req.targets and req.body.get("target") is not None:  # Python/Go/Java repeat it in `target`
@@ -667,19 +801,47 @@ class WorkflowSession:
         return {}, None
 
     def _rq_create_incident(self, req: Request) -> tuple[dict[str, Any], After]:
-        return {"incident_id": "inc-" + uuid.uuid4().hex[:12]}, None
+        itype, originator = req.body.get("type"), req.body.get("originator_uri")
+        if not isinstance(itype, str) or not itype:
+            raise RequestError("missing_type")
+        device: Device | None = None
+        if originator is not None:
+            if not isinstance(originator, str):
+                raise RequestError("invalid_originator")
+            devices = self._devices(originator)
+            device = devices[0] if len(devices) == 1 else None
+        incident = self.hub.incidents.create(self, itype, device)
+        return {"incident_id": incident.id}, None
 
     def _rq_resolve_incident(self, req: Request) -> tuple[dict[str, Any], After]:
-        incident, reason = req.body.get("incident_id"), req.body.get("reason")
-        if not isinstance(incident, str):
+        incident_id, reason = req.body.get("incident_id"), req.body.get("reason")
+        if not isinstance(incident_id, str):
             raise RequestError("missing_incident_id")
-        return {}, lambda: self.emit("incident", type="resolved", incident_id=incident, reason=reason)
+        incident = self.hub.incidents.get(incident_id)
+        if incident is None:
+            raise RequestError("unknown_incident")
+        return {}, lambda: self.hub.incidents.resolve(incident, reason)
 
     def _rq_sms(self, req: Request) -> tuple[dict[str, Any], After]:
-        text, uri = req.body.get("text"), req.body.get("uri")
+        """A text message to a device or group URN: it lands in the devices' inboxes (`inbox_count`)."""
+        text, uri, kind = req.body.get("text"), req.body.get("uri"), req.body.get("type", "sms")
         if not isinstance(text, str) or not isinstance(uri, str) or not uri:
             raise RequestError("missing_text_or_uri")
-        return {"message_id": "msg-" + uuid.uuid4().hex[:12]}, None
+        if not isinstance(kind, str):
+            raise RequestError("invalid_type")
+        devices = self._devices(uri)
+        message = Message("msg-" + uuid.uuid4().hex[:12], self.device.name, text, kind)
+
+        def after() -> None:
+            self.emit("sms", id=message.id, event="sent")
+            got = self.hub.inbox.deliver(message, devices)
+            self.emit("sms", id=message.id, event="delivered" if got else "failed")
+            for device in got:
+                focused = self.hub.focus.get(device.name)
+                if focused is not None and focused is not self:
+                    focused.emit("sms", id=message.id, event="received")
+
+        return {"message_id": message.id}, after
 
     def _rq_set_device_mode(self, req: Request) -> tuple[dict[str, Any], After]:
         devices = self._targets(req)

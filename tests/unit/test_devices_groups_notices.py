@@ -126,7 +126,8 @@ async def test_group_targets_and_queries(hub: DeviceHub) -> None:
     # a group URN as the target of start_interaction: one interaction per member
     send(session, "start_interaction", "i1", name="desk", **target(DESK))
     msgs = link.take()
-    assert msgs[0] == {"_type": "wf_api_start_interaction_response", "_id": "i1"}
+    assert msgs[0] == {"_type": "wf_api_start_interaction_response", "_id": "i1",
+                       "source_uri": wire.interaction_urn("desk", "Alice")}
     assert [(m["type"], m["source_uri"]) for m in msgs[1:]] == [
         ("started", wire.interaction_urn("desk", "Alice")), ("resumed", wire.interaction_urn("desk", "Alice")),
         ("started", wire.interaction_urn("desk", "Bob")), ("resumed", wire.interaction_urn("desk", "Bob"))]
@@ -170,7 +171,10 @@ async def test_broadcast_ack_and_state(hub: DeviceHub, clock: ManualClock) -> No
     session, link = session_on(hub)
     send(session, "notification", "n1", type="broadcast", name="lunch", text="Lunch is ready", originator=ALICE,
          target={"uris": [DESK]}, push_opts={"priority": "normal", "sound": "default"}, **target(DESK))
-    assert link.take() == [{"_type": "wf_api_notification_response", "_id": "n1"}]
+    offline_state = {"created": [ALICE, BOB], "acknowledged": [], "cancelled": [], "timed_out": [CAROL]}
+    assert link.take() == [{"_type": "wf_api_notification_response", "_id": "n1"},  # Carol is offline: timed out
+                           {"_type": "wf_api_notification_event", "event": "timeout_event", "name": "lunch",
+                            "notification_state": offline_state, "source_uri": CAROL}]
     assert said(hub, "Alice") == ["Lunch is ready"] and said(hub, "Bob") == ["Lunch is ready"]
     assert said(hub, "Carol") == []
     assert {"notification": "broadcast", "name": "lunch"} in [
@@ -203,6 +207,29 @@ async def test_alert_repeats_until_acknowledged_or_cancelled(hub: DeviceHub, clo
     assert said(hub, "Carol") == ["Fire in the kitchen"] * 3
     hub.act(hub.devices["Carol"], {"button": "talk", "taps": 1})
     assert link.take() == []  # cancelled: nothing to acknowledge
+
+
+async def test_unacknowledged_notices_time_out(hub: DeviceHub, clock: ManualClock) -> None:
+    session, link = session_on(hub)
+    send(session, "notification", "n1", type="alert", name="fire", text="Fire", originator=ALICE, **target(BOB, CAROL))
+    link.take()
+    await clock.advance(100)
+    hub.act(hub.devices["Bob"], {"button": "talk", "taps": 1})
+    assert [m["event"] for m in link.take()] == ["ack_event"]
+    await clock.advance(199)  # TIMEOUT_SECONDS (300) after sending
+    assert link.take() == []
+    assert said(hub, "Carol") == ["Fire"] * 10  # at 0, 30, ... 270 s
+    await clock.advance(1.5)
+    assert link.take() == [{"_type": "wf_api_notification_event", "event": "timeout_event", "name": "fire",
+                            "notification_state": {"created": [BOB, CAROL], "acknowledged": [BOB], "cancelled": [],
+                                                   "timed_out": [CAROL]}, "source_uri": CAROL}]
+    assert {"notification": "timed_out", "name": "fire"} in [
+        {k: v for k, v in e.items() if k != "t"} for e in hub.devices["Carol"].transcript]
+    repeats = len(said(hub, "Carol"))
+    await clock.advance(120)
+    assert len(said(hub, "Carol")) == repeats  # no more repeats
+    hub.act(hub.devices["Carol"], {"button": "talk", "taps": 1})
+    assert link.take() == []  # nothing left to acknowledge
 
 
 async def test_notification_bad_input(hub: DeviceHub) -> None:

@@ -111,7 +111,8 @@ async def test_interaction_say_and_ordering(setup: Any, clock: ManualClock) -> N
 
     send(session, "start_interaction", "r1", name="hello interaction", **target(ALICE_URN))
     sent = link.sent[:]
-    assert sent[0] == ({"_type": "wf_api_start_interaction_response", "_id": "r1"}, True)
+    # Go reads `source_uri` from the response
+    assert sent[0] == ({"_type": "wf_api_start_interaction_response", "_id": "r1", "source_uri": IX}, True)
     assert [(m["type"], m["source_uri"]) for m, _ in sent[1:]] == [("started", IX), ("resumed", IX)]
     assert all(m["_type"] == "wf_api_interaction_lifecycle_event" and "reason" in m for m, _ in sent[1:])
     assert hub.devices["Alice"].channel == "hello interaction"
