@@ -292,8 +292,7 @@ class SipLeg:
             self._retry_with_auth(resp)
             return
         self.note(f"{status} {resp.reason}")
-        if self.state != "ended":
-            self._ended_by_far_end(end_reason_for(status), f"SIP {status} {resp.reason}")
+        self._ended_by_far_end(end_reason_for(status), f"SIP {status} {resp.reason}")  # after a CANCEL: forgets
 
     def _retry_with_auth(self, resp: Response) -> None:
         assert self.invite is not None and self.target is not None and self.target.trunk is not None
@@ -322,7 +321,7 @@ class SipLeg:
         self.engine.send_request(ack, self._dest(), self.transport, None)
 
     def _send_cancel(self) -> None:
-        if self.invite is None or self.state not in ("calling", "early"):
+        if self.invite is None or self.dialog is not None:
             return
         self.cancel_pending = False
         self.note("CANCEL")
@@ -333,6 +332,8 @@ class SipLeg:
         if tx is self.client_tx and self.state in ("calling", "early"):
             self.note(f"no final response (timer {timer})")
             self._ended_by_far_end("noAnswer" if self.state == "early" else "error", "no response from the far end")
+        elif tx is self.client_tx:
+            self._forget()  # hung up before any provisional: nothing more will come
         elif tx is self.pending_2xx:
             self.note("no ACK for our 200 OK")
             self.pending_2xx = None
