@@ -237,3 +237,14 @@ def test_connect_fails_when_nobody_answers(relaybox: Any, clients: Any, flavor: 
     assert phone_heard(relaybox, busy)[0]["end_reason"] == "busy"
     _, heard = phone_heard(relaybox, to)
     assert {"type": "ringback"} in heard and {"type": "tts", "text": "nobody answered"} in heard
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_amd_words_threshold_from_the_client(relaybox: Any, clients: Any, flavor: str) -> None:
+    """Three short words are a HUMAN by the defaults (6 words, 1.25 s) and a MACHINE with a 2-word threshold."""
+    to = number(flavor, 10)
+    relaybox.set_phone(to, [*ANSWER, {"wait": 1}, {"say": "hello there friend"},
+                            {"wait_for": "play"}, {"wait": 0.5}, {"say": "hello there friend"}])
+    result = run(clients, flavor, "amd_thresholds", to)
+    line(result, r"^AMD_DEFAULT True HUMAN$")
+    line(result, r"^AMD_WORDS_2 True MACHINE$")

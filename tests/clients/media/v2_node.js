@@ -155,6 +155,13 @@ const scenarios = {
     out('CONNECT_FAIL', c.successful, c.call)
     out('STILL_UP', (await call.playTTS({ text: 'nobody answered' })).successful)
   },
+  async amd_thresholds (call) {
+    let d = await call.detectAnsweringMachine({ initial_timeout: 5 })
+    out('AMD_DEFAULT', d.successful, d.result)
+    await call.playTTSAsync({ text: 'again' })
+    d = await call.detectAnsweringMachine({ initial_timeout: 5, machine_words_threshold: 2 })
+    out('AMD_WORDS_2', d.successful, d.result)
+  },
   async record_listen (call) {
     const a = await call.recordAsync({ direction: 'listen', format: 'wav', end_silence_timeout: 1 })
     const p = await call.playAudio(AUDIO)

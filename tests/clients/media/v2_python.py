@@ -224,6 +224,14 @@ async def scenario_connect_fail(call):
     out("STILL_UP", (await call.play_tts(text="nobody answered")).successful)
 
 
+async def scenario_amd_thresholds(call):
+    d = await call.detect_answering_machine(initial_timeout=5)
+    out("AMD_DEFAULT", d.successful, d.result)
+    await call.play_tts_async(text="again")
+    d = await call.detect_answering_machine(initial_timeout=5, machine_words_threshold=2)
+    out("AMD_WORDS_2", d.successful, d.result)
+
+
 async def scenario_record_listen(call):
     a = await call.record_async(direction="listen", record_format="wav", end_silence_timeout=1)
     p = await call.play_audio(AUDIO)
