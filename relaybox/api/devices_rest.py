@@ -23,7 +23,8 @@ from relaybox.storage.workflows import WorkflowStore
 if TYPE_CHECKING:
     from relaybox.app import RelayBox
 
-ACTION_FIELDS = {"button", "taps", "hold", "speak", "channel", "go_offline", "go_online"}
+ACTION_FIELDS = {"button", "taps", "hold", "speak", "lang", "channel", "go_offline", "go_online", "device_event",
+                 "battery", "charging", "geofence", "transition", "position", "nfc", "cancel_incident"}
 
 
 def build_hub(box: RelayBox) -> tuple[DeviceHub, Connector]:

@@ -253,7 +253,8 @@ class DeviceHub:
         if button not in ("talk", "assistant"):
             raise DeviceError("an action is one of {'button': 'talk'|'assistant', 'taps': 1-3}, "
                               "{'button': 'talk', 'hold': S}, {'speak': TEXT}, {'channel': NAME}, "
-                              "{'go_offline': true}, {'go_online': true}")
+                              "{'go_offline': true}, {'go_online': true}, or a sensor action ('device_event', "
+                              "'battery', 'geofence', 'position', 'nfc', 'cancel_incident')")
         if "hold" in action:
             hold = action["hold"]
             if button != "talk" or set(action) != {"button", "hold"} or not isinstance(hold, int | float) \
