@@ -220,9 +220,14 @@ def test_record_makes_a_real_file(relaybox: Any, clients: Any, flavor: str, fmt:
     status, data = _fetch(url)
     assert status == 200 and len(data) == size, (status, len(data), size)
     # the phone waited 1 s after the answer, spoke 48 characters (3.2 s), waited 0.5 s and pressed the
-    # terminator: 4.7 s after the answer; the record starts a moment after it, and an MP3 file is up to
-    # two frames (0.15 s) longer than its audio: 4.75 s within 5 %
-    assert abs(duration - 4.75) <= 0.05 * 4.75, duration
+    # terminator: the recording lasts from its start to that key, as the phone's transcript times them
+    # (an MP3 file is up to two frames, 0.15 s, longer than its audio)
+    transcript = phone_call(relaybox)["transcript"]
+    began = next(e["t"] for e in transcript if e.get("heard", {}).get("type") == "recording")
+    pressed = next(e["t"] for e in transcript if e.get("did") == {"press": "#"})
+    expected = pressed - began + (0.1 if fmt == "mp3" else 0.0)
+    assert 4.0 < expected < 4.9, expected
+    assert abs(duration - expected) <= 0.05 * expected, (duration, expected)
     if fmt == "wav":
         seconds, loud = _loud_fraction(data)
     else:
