@@ -126,6 +126,9 @@ async def test_audio_duration_from_the_probe_and_unplayable_audio_fails(world: W
     await world.run(1.1)
     assert [e["state"] for e in world.sub.of("c")] == ["playing", "finished"]
     assert phone.call is not None and phone.call.state.value == "answered"
+    got = heard(phone)
+    assert {"type": "audio", "url": "https://files.test/a.wav"} in got
+    assert {"type": "audio", "url": "https://nowhere.test/b.mp3"} not in got  # it never reached the phone
 
 
 async def test_a_prompt_skips_unplayable_audio(world: World) -> None:
@@ -188,3 +191,15 @@ async def test_wait_for_play_and_silence_steps(world: World) -> None:
     await world.run(1.1)
     assert phone.over
     assert world.sub.kinds()[-3:] == ["play:finished", "state:ending", "state:ended"]
+
+
+async def test_resume_does_not_replay_the_item_to_the_far_end(world: World) -> None:
+    phone, cid = await world.answered_call()
+    world.execute("calling.play", {"call_id": cid, "control_id": "r", "play": [{"type": "tts", "text": "one two"}]})
+    await world.run(0.1)
+    world.execute("calling.play.pause", {"call_id": cid, "control_id": "r"})
+    await world.run(2)
+    world.execute("calling.play.resume", {"call_id": cid, "control_id": "r"})
+    await world.run(2)
+    assert [e["state"] for e in world.sub.of("r")] == ["playing", "finished"]
+    assert heard(phone) == [{"type": "tts", "text": "one two"}]

@@ -63,7 +63,6 @@ class Player:
         self._item_start = self.clock.now()
         prepare = getattr(self.media.leg, "prepare", None)  # a real-audio leg renders it and knows its length
         real = prepare(item, self.gain) if prepare is not None else None
-        self.media.hear(heard(item))
         seconds = known_duration(item) if real is None else real
         if seconds is None:
             url = item["params"]["url"]
@@ -94,8 +93,10 @@ class Player:
         if not self.done and self.index == index:
             self._run(seconds)
 
-    def _run(self, seconds: float) -> None:
-        self.media.playing(self.items[self.index], seconds)
+    def _run(self, seconds: float, *, starting: bool = True) -> None:
+        if starting:  # the far end hears the item once it can really play (an unfetchable file never does)
+            self.media.hear(heard(self.items[self.index]))
+            self.media.playing(self.items[self.index], seconds)
         self._remaining = seconds
         self._since = self.clock.now()
         if not self.paused:
@@ -127,7 +128,7 @@ class Player:
             return
         self.paused = False
         if self._remaining is not None:
-            self._run(self._remaining)
+            self._run(self._remaining, starting=False)
 
     def stop(self) -> None:
         """Stop without calling `on_done`."""
