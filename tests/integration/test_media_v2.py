@@ -294,5 +294,6 @@ def test_fax_send_receive_and_stop(relaybox: Any, clients: Any, flavor: str, aud
     m = line(result, rf"^FAX_RECEIVE True 2 (http://\S+/media/faxes/[\w-]+\.pdf) receive {re.escape(ANSWERS)}$")
     status, data = _fetch(m.group(1))
     assert status == 200 and pdf_pages(data) == 2
+    line(result, r"^FAX_PAGES 1,2,3,1,2$")  # page events: the 3 sent, then the 2 received
     line(result, r"^FAX_ASYNC_STOPPED True False$")
     assert {"type": "fax", "pages": 3} in heard(phone_call(relaybox))

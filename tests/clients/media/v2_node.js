@@ -97,10 +97,13 @@ const scenarios = {
     out('TAP', a.completed, a.result.successful, a.result.destinationDevice.params.port)
   },
   async fax (call) {
+    const pages = []
+    call.on('fax.page', (c, params) => pages.push(params.fax.params.number))
     const f = await call.faxSend(process.env.DOC_URL, '+15551110000', 'hi')
     out('FAX_SEND', f.successful, f.pages, f.document, f.direction)
     const r = await call.faxReceive()
     out('FAX_RECEIVE', r.successful, r.pages, r.document, r.direction, r.remoteIdentity)
+    out('FAX_PAGES', pages.join(','))
     const a = await call.faxReceiveAsync()
     await sleep(200)
     await a.stop()

@@ -151,10 +151,13 @@ async def scenario_tap(call):
 
 
 async def scenario_fax(call):
+    pages = []
+    call.on("fax.page", lambda params: pages.append(params["fax"]["params"]["number"]))
     f = await call.fax_send(url=os.environ["DOC_URL"], identity="+15551110000", header="hi")
     out("FAX_SEND", f.successful, f.pages, f.document, f.direction)
     r = await call.fax_receive()
     out("FAX_RECEIVE", r.successful, r.pages, r.document, r.direction, r.remote_identity)
+    out("FAX_PAGES", ",".join(map(str, pages)))
     a = await call.fax_receive_async()
     await asyncio.sleep(0.2)
     await a.stop()
