@@ -450,6 +450,19 @@ class Relay:
     async def get_device_indoor_location(self, target: Target, refresh: bool = False) -> str:
         return str(await self._device_info(target, "indoor_location", refresh))
 
+    async def get_device_location(self, target: Target, refresh: bool = False) -> str:
+        """The street address (relay-py: same query as `get_device_address`)."""
+        return str(await self._device_info(target, "address", refresh))
+
+    async def get_device_coordinates(self, target: Target, refresh: bool = False) -> list[float]:
+        return list(await self._device_info(target, "latlong", refresh))
+
+    async def enable_location(self, target: Target) -> None:
+        await self._request("set_device_info", target, field="location_enabled", value="true")
+
+    async def disable_location(self, target: Target) -> None:
+        await self._request("set_device_info", target, field="location_enabled", value="false")
+
     async def get_device_location_enabled(self, target: Target) -> bool:
         return bool(await self._device_info(target, "location_enabled"))
 
@@ -493,6 +506,18 @@ class Relay:
 
     async def switch_led_on(self, target: Target, index: int, color: str = "0000ff") -> None:
         await self.led_action(target, "static", {"colors": {str(index): color}})
+
+    async def rainbow(self, target: Target, rotations: int = -1) -> None:
+        await self.led_action(target, "rainbow", {"rotations": rotations})
+
+    async def rotate(self, target: Target, color: str = "00c6ff", rotations: int = -1) -> None:
+        await self.led_action(target, "rotate", {"rotations": rotations, "colors": {"1": color}})
+
+    async def flash(self, target: Target, color: str = "0000ff", count: int = -1) -> None:
+        await self.led_action(target, "flash", {"count": count, "colors": {"ring": color}})
+
+    async def breathe(self, target: Target, color: str = "0000ff", count: int = -1) -> None:
+        await self.led_action(target, "breathe", {"count": count, "colors": {"ring": color}})
 
     async def switch_all_led_off(self, target: Target) -> None:
         await self.led_action(target, "off", {})
@@ -586,6 +611,16 @@ class Relay:
     async def log_message(self, message: str, category: str = "default") -> None:
         await self._request("log_analytics_event", None, content=message, content_type="text/plain",
                             category=category)
+
+    async def log_user_message(self, message: str, target: Target, category: str = "default") -> None:
+        uris = self._target(target).get("uris") or [None]
+        await self._request("log_analytics_event", None, content=message, content_type="text/plain",
+                            category=category, device_uri=uris[0])
+
+    async def sms(self, stype: str, text: str, uri: str) -> str:
+        """A text message to `uri` (a device or group URN on relaybox); the message id. `on_sms` handlers get
+        its progress (`sent`, `delivered`/`failed`)."""
+        return str((await self._request("sms", None, type=stype, text=text, uri=uri))["message_id"])
 
     async def terminate(self) -> None:
         """No response is expected: the server sends STOP and closes the connection."""

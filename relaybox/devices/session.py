@@ -547,7 +547,8 @@ class WorkflowSession:
         query = req.body.get("query")
         values: dict[str, Any] = {
             "name": device.name, "id": device.id, "type": "relay2", "address": "", "latlong": list(SANDBOX_LATLONG),
-            "battery": 100, "indoor_location": "", "username": device.name, "location_enabled": device.location_enabled,
+            "battery": device.battery, "username": device.name, "location_enabled": device.location_enabled,
+            "indoor_location": device.position["position_id"] if device.position else "",
             "location": "",
         }
         if query not in values:

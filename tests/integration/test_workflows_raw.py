@@ -188,7 +188,8 @@ def test_bad_requests_get_errors_and_the_device_keeps_working(relaybox: Any, raw
         "_type": "wf_api_error_response", "_id": "e-type", "error": "unknown_request_type"}
     # the instance still works ...
     assert wf.request("start_interaction", "ok1", name="ix", _target={"uris": [ALICE_URN]}) == {
-        "_type": "wf_api_start_interaction_response", "_id": "ok1"}
+        "_type": "wf_api_start_interaction_response", "_id": "ok1",  # Go reads source_uri: the interaction URN
+        "source_uri": "urn:relay-resource:name:interaction:ix?device=urn%3Arelay-resource%3Aname%3Adevice%3AAlice"}
     ix = wf.recv_type("wf_api_interaction_lifecycle_event")["source_uri"]
     reply = wf.request("say", "ok2", text="still here", _target={"uris": [ix]})
     assert reply == {"_type": "wf_api_say_response", "_id": "ok2", "id": "ok2"}
