@@ -80,7 +80,8 @@ def build_record(name: str, uri: str, trigger: dict[str, Any], install: tuple[st
 
 @click.group()
 def workflow() -> None:
-    """Register device workflows (call, button, phrase, http and timer triggers) on a running relaybox."""
+    """Register device workflows (call, button, phrase, http, timer, event, battery, geofence, position and nfc
+    triggers) on a running relaybox."""
 
 
 @workflow.group()
@@ -165,6 +166,56 @@ def create_timer(trigger: str, start_time: str | None, timezone: str | None, fre
             if byweekday:
                 value["byweekday"] = list(byweekday)
     _post(kw, {"on_timer": value})
+
+
+@create.command("event")
+@click.option("--trigger", "-t", required=True, help="The device event, e.g. emergency.")
+@_create_options
+def create_event(trigger: str, **kw: Any) -> None:
+    """A workflow started by a device event (sandbox: the {"device_event": NAME} action)."""
+    _post(kw, {"on_device_event": trigger})
+
+
+@create.command("battery")
+@click.option("--trigger", "-t", required=True, type=click.Choice(["charge", "discharge"]),
+              help="charge: the level rises to the threshold; discharge: it falls to it.")
+@click.option("--threshold", required=True, type=click.IntRange(0, 100), help="Battery percentage.")
+@_create_options
+def create_battery(trigger: str, threshold: int, **kw: Any) -> None:
+    """A workflow started when the battery crosses a threshold."""
+    _post(kw, {f"on_battery_{trigger}": threshold})
+
+
+@create.command("geofence")
+@click.option("--trigger", "-t", required=True, type=click.Choice(["entry", "exit"]))
+@click.option("--id", "geofence_id", required=True, help="The geofence id.")
+@_create_options
+def create_geofence(trigger: str, geofence_id: str, **kw: Any) -> None:
+    """A workflow started when the device enters or leaves a geofence."""
+    _post(kw, {"on_geofence": {"geofence_id": geofence_id, "transition": trigger}})
+
+
+@create.command("position")
+@click.option("--trigger", "-t", required=True, type=click.Choice(["entry", "exit"]))
+@click.option("--venue", "-v", "venue_id", required=True, help="The venue id.")
+@click.option("--position", "-p", "position_id", required=True, help="The indoor position id.")
+@_create_options
+def create_position(trigger: str, venue_id: str, position_id: str, **kw: Any) -> None:
+    """A workflow started when the device enters or leaves an indoor position."""
+    _post(kw, {"on_position": {"venue_id": venue_id, "position_id": position_id, "transition": trigger}})
+
+
+@create.command("nfc")
+@click.option("--type", "nfc_type", required=True, type=click.Choice(["custom", "user_profile"]))
+@click.option("--category", help="The tag's category.")
+@click.option("--label", help="The tag's label.")
+@click.option("--match", "matches", multiple=True, help="Another tag field to match, k=v (repeatable).")
+@_create_options
+def create_nfc(nfc_type: str, category: str | None, label: str | None, matches: tuple[str, ...], **kw: Any) -> None:
+    """A workflow started by tapping a matching NFC tag."""
+    value: dict[str, Any] = {"type": nfc_type, **_pairs(matches, "match")}
+    value.update({k: v for k, v in (("category", category), ("label", label)) if v})
+    _post(kw, {"on_nfc": value})
 
 
 @workflow.command("trigger")

@@ -219,3 +219,35 @@ def test_group_call_member_with_its_own_call_workflow(relaybox: Any, jss: JsWork
     assert said(relaybox, "Alice")[-1] == "Call ended"
     assert not any(m.startswith("ERROR") for m in jss.marks()), jss.marks()
 
+
+
+def test_sensor_registrations_over_the_cli(relaybox: Any) -> None:
+    from click.testing import CliRunner
+
+    from relaybox.cli_workflow import workflow
+
+    runner = CliRunner()
+    conn = ["--url", relaybox.url, "--project", relaybox.project, "--token", relaybox.token]
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(workflow, [*args, "--uri", "ws://127.0.0.1:9/x", "--install-all", *conn])
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    run("create", "event", "--trigger", "emergency", "--name", "sos")
+    run("create", "battery", "--trigger", "discharge", "--threshold", "25", "--name", "low")
+    run("create", "geofence", "--trigger", "entry", "--id", "yard", "--name", "yard")
+    run("create", "position", "--trigger", "exit", "-v", "hq", "-p", "r12", "--name", "room")
+    run("create", "nfc", "--type", "custom", "--category", "room", "--label", "12", "--match", "floor=2",
+        "--name", "tag")
+    triggers = {r["name"]: {k: v for k, v in r["config"]["trigger"].items() if k != "start"}
+                for r in relaybox.api("GET", "/api/workflows")[1]["workflows"]}
+    assert triggers == {
+        "sos": {"on_device_event": "emergency"},
+        "low": {"on_battery_discharge": 25},
+        "yard": {"on_geofence": {"geofence_id": "yard", "transition": "entry"}},
+        "room": {"on_position": {"venue_id": "hq", "position_id": "r12", "transition": "exit"}},
+        "tag": {"on_nfc": {"type": "custom", "floor": "2", "category": "room", "label": "12"}},
+    }
+    assert "Invalid value" in run("create", "battery", "--trigger", "discharge", "--threshold", "120", "--name", "x",
+                                  ok=False)
