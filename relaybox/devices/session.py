@@ -573,10 +573,14 @@ class WorkflowSession:
         if not isinstance(name, str) or not name:
             raise RequestError("missing_channel_name")
 
+        suppress = req.body.get("suppress_tts") is True
+
         def after() -> None:
             for device in devices:
-                device.channel = name
                 device.note(channel=name)
+                if not suppress:  # the device announces its new channel unless asked not to
+                    device.say(f"{name} channel")
+                self.hub.change_channel(device, name)  # an interaction left is suspended, one come back to resumed
 
         return {}, after
 

@@ -88,11 +88,13 @@ def test_sensor_triggers_with_the_js_sdk(relaybox: Any, jss: JsWorkflows) -> Non
     act(relaybox, "Bob", battery=40)
     act(relaybox, "Bob", battery=18)
     jss.wait_for(rf'WF START other {BOB_URN} \{{"battery":18,"battery_status":"discharging"\}}')
+    jss.wait_for(r'WF INFO 18 ""')  # get_device_info answers with the device's battery
     act(relaybox, "Bob", geofence="yard", transition="entry")
     act(relaybox, "Bob", geofence="yard", transition="exit")
     jss.wait_for(rf'WF START geofence {BOB_URN} \{{"geofence_id":"yard","transition":"exit"\}}')
     act(relaybox, "Alice", position={"venue_id": "hq", "position_id": "r12"})
     jss.wait_for(rf'WF START other {ALICE_URN} \{{"venue_id":"hq","position_id":"r12","transition":"entry"\}}')
+    jss.wait_for(r'WF INFO 100 "r12"')  # ... and its indoor position
     act(relaybox, "Bob", nfc={"uid": "04A2", "type": "custom", "category": "room"})  # not installed on Bob
     act(relaybox, "Alice", nfc={"uid": "04A2", "type": "custom", "category": "room", "label": "12"})
     jss.wait_for(rf'WF START nfc {ALICE_URN} \{{"uid":"04A2","nfc_payload":\{{"type":"custom","category":"room",'

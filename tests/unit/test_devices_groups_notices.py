@@ -134,8 +134,14 @@ async def test_group_targets_and_queries(hub: DeviceHub) -> None:
     assert hub.devices["Bob"].channel == "desk" and hub.devices["Carol"].channel == "Assistant"
     # a member URN targets that member; a non-member is refused
     send(session, "set_channel", "c1", channel_name="x", **target(DESK + "?device=" + q(BOB)))
-    send(session, "set_channel", "c2", channel_name="x", **target(DESK + "?device=" + q(CAROL)))
-    assert [m.get("error") for m in link.take()] == [None, "not_a_group_member"]
+    send(session, "set_channel", "c2", channel_name="x", **target(DESK + "?device=" + q(BOB)), suppress_tts=True)
+    send(session, "set_channel", "c3", channel_name="x", **target(DESK + "?device=" + q(CAROL)))
+    msgs = link.take()
+    assert [m.get("error") for m in msgs if m["_type"].endswith("_response")] == [None, None, "not_a_group_member"]
+    # Bob left the interaction's channel: it is suspended; he heard the new channel once (c2 suppressed it)
+    assert [(m["type"], m["source_uri"]) for m in msgs if m["_type"].endswith("_event")] == [
+        ("suspended", wire.interaction_urn("desk", "Bob"))]
+    assert hub.devices["Bob"].channel == "x" and said(hub, "Bob") == ["x channel"]
     # groups are managed by workflows too
     send(session, "create_group", "g1", name="Night", **target(CAROL))
     send(session, "add_group_members", "g2", group_uri="urn:relay-resource:name:group:Night", **target(ALICE))

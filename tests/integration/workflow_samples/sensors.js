@@ -2,7 +2,7 @@
 // tests/clients/relay/node_modules), run unmodified by tests/integration/test_workflows_sensors.py.
 // Lines starting with "WF " are what the tests look for.
 //
-//   /trigger   reports its START trigger (type, source_uri, the other args) and terminates
+//   /trigger   reports its START trigger (type, source_uri, the other args), battery and indoor location
 //   /options   an interaction with options (color, input_types, home_channel) and a listen with phrases
 //   /timeout   an alert nobody acknowledges: reports the notification events
 //   /inbox     the device's unread inbox size, then plays it (play_inbox_message events)
@@ -18,6 +18,7 @@ app.workflow('trigger', wf => {
   wf.on(Event.START, async ({ trigger }) => {
     const { source_uri, ...rest } = trigger.args
     mark('START', trigger.type, source_uri, JSON.stringify(rest))
+    mark('INFO', await wf.getDeviceBattery(source_uri), JSON.stringify(await wf.getDeviceIndoorLocation(source_uri)))
     await wf.terminate()
   })
   onError(wf)
