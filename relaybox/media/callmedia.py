@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +34,7 @@ from relaybox.media import FRAME, RATE, audiofiles
 from relaybox.media.amd import AmdSettings, MachineDetector
 from relaybox.media.endpoint import RtpEndpoint
 from relaybox.media.errors import MediaUnavailable
+from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff_to_pdf
 from relaybox.media.jitter import Samples
 from relaybox.media.mixer import Mixer
 from relaybox.media.recorder import CallRecording
@@ -118,6 +121,83 @@ class _AmdSession:
             self.owner.amd_sessions.remove(self)
 
 
+class _FaxRun:
+    """One fax on a call: prepares the TIFF, runs the `FaxSession` on the call's frames, reports pages."""
+
+    def __init__(self, owner: CallMedia, direction: str, document: str | None, identity: str, header: str,
+                 on_page: Callable[[int], None], on_done: Callable[[FaxResult, bytes | None], None],
+                 workdir: Path | None) -> None:
+        self.owner, self.direction, self.document = owner, direction, document
+        self.identity, self.header = identity, header
+        self.on_page, self.on_done = on_page, on_done
+        self.dir = Path(tempfile.mkdtemp(prefix="relaybox-fax-", dir=workdir))
+        self.tiff = self.dir / ("tx.tif" if direction == "send" else "rx.tif")
+        self.session: FaxSession | None = None
+        self.pages = 0
+        self.finished = False
+
+    async def start(self) -> None:
+        try:
+            if self.direction == "send":
+                assert self.document is not None
+                if self.document.startswith(("http://", "https://")):
+                    pdf = await _fetch_bytes(self.document)
+                else:
+                    pdf = Path(self.document).read_bytes()
+                await asyncio.get_running_loop().run_in_executor(None, pdf_to_tiff, pdf, self.tiff)
+            self.session = FaxSession(self.tiff, sending=self.direction == "send", calling=self.direction == "send",
+                                      identity=self.identity, header=self.header)
+        except Exception as exc:
+            log.info("fax: cannot start: %s", exc)
+            self.finish(FaxResult(False, -1, f"document error: {exc}", 0, 0, ""))
+
+    def tx(self) -> Samples:
+        return SILENCE if self.session is None or self.finished else self.session.tx()
+
+    def feed(self, frame: Samples) -> None:
+        if self.session is None or self.finished:
+            return
+        self.session.rx(frame)
+        pages = self.session.pages
+        if pages > self.pages:
+            self.pages = pages
+            self.on_page(pages)
+        if self.session.result is not None:
+            self.finish(self.session.result)
+
+    def finish(self, result: FaxResult) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self.owner.fax is self:
+            self.owner.fax = None
+        if self.session is not None:
+            self.session.close()
+        pdf = None
+        if self.direction == "receive" and result.success and self.tiff.exists():
+            try:
+                pdf = tiff_to_pdf(self.tiff)
+            except Exception as exc:
+                log.warning("fax: the received TIFF cannot be converted: %s", exc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.on_done(result, pdf)
+
+    def stop(self) -> None:
+        self.finish(FaxResult(False, -2, "stopped", self.pages, 0, ""))
+
+
+async def _fetch_bytes(url: str) -> bytes:
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session, session.get(url) as resp:
+        if resp.status != 200:
+            raise ValueError(f"fetching the document answered HTTP {resp.status}")
+        data = await resp.content.read(audiofiles.MAX_FETCH_BYTES + 1)
+    if len(data) > audiofiles.MAX_FETCH_BYTES:
+        raise ValueError("the document is larger than 50 MB")
+    return bytes(data)
+
+
 class CallMedia:
     """A `MediaLeg` (plus `close`) over ENDPOINT; see the module docstring."""
 
@@ -161,6 +241,7 @@ class CallMedia:
         self._voiced = False
         self._asr_chain: asyncio.Future[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.fax: _FaxRun | None = None
         self.heard_log: list[dict[str, Any]] = []  # what the domain asked to play (for diagnostics)
         self.closed = False
         endpoint.on_audio = self._on_audio
@@ -236,6 +317,8 @@ class CallMedia:
         for tap in list(self.taps):
             with contextlib.suppress(Exception):
                 tap.close()  # type: ignore[attr-defined]
+        if self.fax is not None:
+            self.fax.stop()
         for task in self._tasks:
             task.cancel()
         self.endpoint.close()
@@ -300,6 +383,8 @@ class CallMedia:
     def _source(self) -> Samples | None:
         """The next frame to send: what is played, plus the bridged party; None lets the endpoint's own
         queue (`RtpEndpoint.send`) or silence go out."""
+        if self.fax is not None:
+            return self.fax.tx()
         frame = self.playout.next()
         if self.mixer is not None:
             heard = self.mixer.take(self)
@@ -318,6 +403,8 @@ class CallMedia:
 
     def _on_audio(self, frame: Samples) -> None:
         self._received = frame
+        if self.fax is not None:
+            self.fax.feed(frame)
         if self.mixer is not None:
             self.mixer.put(self, frame)
         t = self.clock.now()
@@ -457,6 +544,20 @@ class CallMedia:
             detector.speech_start = started
             detector.last_voice = self.clock.now()
         return session
+
+    def start_fax(self, direction: str, document: str | None, *, identity: str = "", header: str = "",
+                  on_page: Callable[[int], None], on_done: Callable[[FaxResult, bytes | None], None],
+                  workdir: Path | None = None) -> _FaxRun:
+        """T.30 over this call's audio: send DOCUMENT (a PDF URL or path) or receive. ON_PAGE(n) after each
+        page; ON_DONE(result, received PDF or None) once. The fax owns the audio while it runs."""
+        if direction not in ("send", "receive"):
+            raise ValueError("direction must be send or receive")
+        spandsp()  # fail now, naming libspandsp2, if it is missing
+        run = _FaxRun(self, direction, document, identity, header, on_page, on_done, workdir)
+        self.fax = run
+        self.playout.clear()
+        self._spawn(run.start())
+        return run
 
     def bridge_to(self, other: Any) -> bool:
         """Connect: each hears the other through a mixer. False when OTHER carries no real audio."""

@@ -20,6 +20,7 @@ from relaybox.domain.calls import Call
 from relaybox.domain.platform import Platform
 from relaybox.domain.routing import Router
 from relaybox.engines.audio import AudioRenderer
+from relaybox.engines.faxdoc import FaxDocuments, make_pdf, pdf_pages
 from relaybox.media import audiofiles
 from relaybox.media.callmedia import CallMedia
 from relaybox.media.endpoint import RtpEndpoint
@@ -76,7 +77,14 @@ class FarEnd:
     def __init__(self, media: CallMedia) -> None:
         self.media = media
         self.heard: list[np.ndarray] = []
-        media.endpoint.on_audio = self.heard.append
+        inner = media.endpoint.on_audio
+        assert inner is not None
+
+        def on_audio(frame: np.ndarray) -> None:
+            self.heard.append(frame)
+            inner(frame)
+
+        media.endpoint.on_audio = on_audio
 
     def say(self, text: str) -> float:
         speech = self.media._speech(text, VOICE)
@@ -116,7 +124,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     calling = Calling(clock=clock, router=router, network=Nothing(), history=Nothing(), node_id="node-1")
     renderer = AudioRenderer(tmp_path)
     media = MediaService(calling, renderer=renderer, recordings_dir=tmp_path / "rec",
-                         public_url=lambda p: "http://relaybox.test" + p)
+                         public_url=lambda p: "http://relaybox.test" + p, fax_docs=FaxDocuments(tmp_path / "faxes"))
     platform = Platform(router, calling)
     platform.handlers.update(media.handlers())
     sub = Sub()
@@ -223,3 +231,25 @@ async def test_detect_human_on_a_short_hello(world: World) -> None:
     world.far.say("hello")
     events = await world.until("d2", lambda ev: any(e["detect"]["params"]["event"] == "finished" for e in ev), 5)
     assert [e["detect"]["params"]["event"] for e in events] == ["HUMAN", "finished"]
+
+
+async def test_receive_fax_stores_the_pages_the_far_end_sent(world: World, tmp_path: Path) -> None:
+    doc = tmp_path / "send.pdf"
+    doc.write_bytes(make_pdf([["a real fax"], ["second page"]]))
+    sender: dict[str, Any] = {}
+    world.execute("calling.receive_fax", {"control_id": "f1"})
+    await asyncio.sleep(0.1)
+    world.far.media.start_fax("send", str(doc), identity="+15550001111", on_page=lambda n: None,
+                              on_done=lambda r, pdf: sender.setdefault("result", r))
+    events = await world.until("f1", lambda ev: any(e.get("state") in ("finished", "error") for e in ev), 90)
+    final = events[-1]["fax"]["params"]
+    assert events[-1]["state"] == "finished", str(final)
+    assert [e["fax"]["params"]["number"] for e in events if e.get("state") == "page"] == [1, 2]
+    assert final["pages"] == 2 and final["remote_identity"] == "+15550001111" and final["success"] is True
+    name = final["document"].rsplit("/", 1)[1]
+    assert pdf_pages((tmp_path / "faxes" / name).read_bytes()) == 2
+    for _ in range(100):
+        if "result" in sender:
+            break
+        await asyncio.sleep(0.1)
+    assert sender["result"].success and sender["result"].pages == 2

@@ -232,3 +232,27 @@ async def test_rtp_tap_streams_the_real_audio() -> None:
     x = np.concatenate(audio).astype(float)
     spec = np.abs(np.fft.rfft(x))
     assert int(np.argmax(spec)) * 8000 / len(x) == pytest.approx(700, abs=15)
+
+
+async def test_fax_sent_between_two_calls_arrives_with_every_page(tmp_path: Path) -> None:
+    from relaybox.engines.faxdoc import make_pdf, pdf_pages
+
+    doc = tmp_path / "doc.pdf"
+    doc.write_bytes(make_pdf([["relaybox fax", "page one"], ["page two"]]))
+    a, b, _sa, _sb = await call()
+    pages_a: list[int] = []
+    pages_b: list[int] = []
+    done: dict[str, Any] = {}
+    a.start_fax("send", str(doc), identity="+15551112222", on_page=pages_a.append,
+                on_done=lambda r, pdf: done.__setitem__("a", (r, pdf)))
+    b.start_fax("receive", None, identity="+15553334444", on_page=pages_b.append,
+                on_done=lambda r, pdf: done.__setitem__("b", (r, pdf)))
+    await wait_for(lambda: len(done) == 2, 90)
+    a.close()
+    b.close()
+    (ra, _), (rb, pdf) = done["a"], done["b"]
+    assert ra.success and rb.success, (ra, rb)
+    assert ra.pages == rb.pages == 2 and pages_b == [1, 2]
+    assert rb.remote_identity == "+15551112222" and ra.remote_identity == "+15553334444"
+    assert pdf is not None and pdf_pages(pdf) == 2
+    assert a.fax is None and b.fax is None

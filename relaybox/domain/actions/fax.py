@@ -9,6 +9,7 @@ carries `fax.params` with all the fields the clients index, and a top-level `sta
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any, Protocol
 
 from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
@@ -59,6 +60,7 @@ class FaxAction(Action):
                 raise bad_request("'header_info' must be a string")
             self.header = header or ""
         self._waiting = False
+        self.real: Any = None  # T.30 on a real-audio leg (`start_fax`)
 
     def fax_params(self, success: bool, result: str, text: str) -> dict[str, Any]:
         return {
@@ -68,6 +70,11 @@ class FaxAction(Action):
         }
 
     def begin(self) -> None:
+        start = getattr(self.media.leg, "start_fax", None)  # real audio: T.30 over the call itself
+        if start is not None:
+            self.real = start(self.direction, self.document or None, identity=self.identity,
+                              header=getattr(self, "header", ""), on_page=self._real_page, on_done=self._real_done)
+            return
         if self.direction == "send":
             self.media.service.spawn(self._fetch())
         else:
@@ -135,6 +142,39 @@ class FaxAction(Action):
 
     def stop(self) -> None:
         self._fail("5", "stopped")
+
+    def close(self) -> None:
+        super().close()
+        if self.real is not None:
+            self.real.stop()  # reports nothing more: the action is done
+
+    def _real_page(self, number: int) -> None:
+        if not self.done:
+            self.sent = number
+            self.emit(state="page", fax={"type": "page", "params": {"direction": self.direction, "number": number}})
+
+    def _real_done(self, result: Any, pdf: bytes | None) -> None:
+        if self.done:
+            return
+        self.sent = self.pages = result.pages
+        self.remote_identity = result.remote_identity or self.remote_identity
+        if not result.success:
+            self._fail("2" if result.text.startswith("document error") else "3", result.text)
+            return
+        if self.direction == "receive":
+            directory = getattr(self.media.service.fax_docs, "directory", None)
+            try:
+                if directory is None or pdf is None:
+                    raise ValueError("no received document to store")
+                name = f"{secrets.token_urlsafe(24)}.pdf"
+                directory.mkdir(parents=True, exist_ok=True)
+                (directory / name).write_bytes(pdf)
+            except Exception as exc:
+                self._fail("4", f"storage error: {exc}")
+                return
+            self.document = self.media.service.public_url(f"/media/faxes/{name}")
+        self.emit(state="finished", fax={"type": "finished", "params": self.fax_params(True, "1231", "")})
+        self.close()
 
     def call_ending(self) -> None:
         self._fail("6", "the call ended")
