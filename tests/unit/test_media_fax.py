@@ -1,0 +1,122 @@
+"""T.30 fax between two spandsp sessions over a simulated G.711 channel, and the document conversions."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from relaybox.engines.faxdoc import make_pdf, pdf_pages
+from relaybox.media import audiofiles, g711
+from relaybox.media.fax import FaxSession, pdf_to_tiff, tiff_pages, tiff_to_pdf
+from relaybox.media.recorder import CallRecording
+
+
+def run(a: FaxSession, b: FaxSession, codec: str, seconds: float = 120) -> None:
+    for _ in range(int(seconds * 50)):
+        if a.result is not None and b.result is not None:
+            return
+        to_b = g711.decode(g711.encode(a.tx(), codec), codec)
+        to_a = g711.decode(g711.encode(b.tx(), codec), codec)
+        b.rx(to_b)
+        a.rx(to_a)
+
+
+@pytest.mark.parametrize("codec,ecm", [("PCMA", False), ("PCMU", True)])
+def test_t30_over_g711_delivers_every_page(tmp_path: Path, codec: str, ecm: bool) -> None:
+    pdf = make_pdf([["relaybox", "page one"], ["page two"], ["page three"]])
+    assert pdf_to_tiff(pdf, tmp_path / "tx.tif") == 3
+    tx = FaxSession(tmp_path / "tx.tif", sending=True, calling=True, identity="+15551112222", ecm=ecm)
+    rx = FaxSession(tmp_path / "rx.tif", sending=False, calling=False, identity="+15553334444", ecm=ecm)
+    run(tx, rx, codec)
+    assert tx.result is not None and rx.result is not None
+    assert tx.result.success and rx.result.success, (tx.result, rx.result)
+    assert tx.result.pages == rx.result.pages == 3
+    assert tx.result.bit_rate == 14400
+    assert rx.result.remote_identity == "+15551112222"
+    tx.close()
+    rx.close()
+    assert tiff_pages(tmp_path / "rx.tif") == 3
+    assert pdf_pages(tiff_to_pdf(tmp_path / "rx.tif")) == 3
+
+
+def test_fax_to_nobody_fails_with_a_reason(tmp_path: Path) -> None:
+    pdf_to_tiff(make_pdf([["x"]]), tmp_path / "tx.tif")
+    tx = FaxSession(tmp_path / "tx.tif", sending=True, calling=True)
+    for _ in range(50 * 60):  # silence back: no answering fax machine
+        tx.tx()
+        tx.rx(np.zeros(160, np.int16))
+        if tx.result is not None:
+            break
+    assert tx.result is not None and not tx.result.success and tx.result.text
+    tx.close()
+
+
+def test_pdf_that_is_not_a_pdf_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - pypdfium2 raises its own error type
+        pdf_to_tiff(b"not a pdf", tmp_path / "x.tif")
+
+
+# -- audio files and recordings -------------------------------------------------------------------
+
+def wav_bytes(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def test_wav_at_other_rates_and_stereo_decodes_to_8k_mono() -> None:
+    t = np.arange(44100)
+    x = (8000 * np.sin(2 * np.pi * 440 * t / 44100)).astype(np.int16)
+    stereo = np.repeat(x, 2)
+    y = audiofiles.decode(wav_bytes(stereo, 44100, channels=2))
+    assert abs(len(y) - 8000) <= 1
+    spec = np.abs(np.fft.rfft(y.astype(float)))
+    assert int(np.argmax(spec)) * 8000 / len(y) == pytest.approx(440, abs=5)
+    with pytest.raises(ValueError, match="not a WAV or MP3"):
+        audiofiles.decode(b"hello")
+
+
+def test_mp3_written_and_decoded_back(tmp_path: Path) -> None:
+    x = (8000 * np.sin(2 * np.pi * 500 * np.arange(16000) / 8000)).astype(np.int16)
+    seconds, size = audiofiles.write(tmp_path / "a.mp3", x, 1, "mp3")
+    assert seconds == 2.0 and size > 1000
+    y = audiofiles.decode((tmp_path / "a.mp3").read_bytes())
+    assert abs(len(y) - 16000) < 2000
+    spec = np.abs(np.fft.rfft(y.astype(float)))
+    assert int(np.argmax(spec)) * 8000 / len(y) == pytest.approx(500, abs=10)
+
+
+def test_recording_pauses_skip_or_mute_and_track_activity(tmp_path: Path) -> None:
+    rec = CallRecording(tmp_path / "r.wav", "wav", False, "speak", 0.0)
+    loud = np.full(160, 1000, np.int16)
+    quiet = np.zeros(160, np.int16)
+    t = 0.0
+    for _ in range(10):
+        t += 0.02
+        rec.feed(t, loud, quiet, True)
+    rec.pause("skip")
+    for _ in range(10):
+        t += 0.02
+        rec.feed(t, loud, quiet, True)
+    rec.resume()
+    rec.pause("silence")
+    for _ in range(5):
+        t += 0.02
+        rec.feed(t, loud, quiet, False)
+    rec.resume()
+    heard, active, last = rec.activity(t)
+    assert heard and not active and last == pytest.approx(0.4)
+    seconds, _ = rec.finish()
+    assert seconds == pytest.approx(0.3)
+    pcm = audiofiles.decode((tmp_path / "r.wav").read_bytes())
+    assert (pcm[:1600] == 1000).all() and (pcm[1600:] == 0).all()
+    with pytest.raises(ValueError):
+        CallRecording(tmp_path / "x.wav", "wav", False, "sideways", 0.0)
