@@ -148,7 +148,26 @@ def start(
         argv = [str(OFFICIAL_PYTHON), "-u", "-c", RUNNER, box.speed, str(path)]
         base.update(PYTHONPATH=str(CLIENTS_DIR / "shims" / "py2"), RELAY_WS_URL=box.ws_url)
     base.update(env or {})
-    return Background(f"{name}-{sdk}", argv, base, log_dir)
+    mark = receive_count(box)
+    bg = Background(f"{name}-{sdk}", argv, base, log_dir)
+    _marks[id(bg)] = mark
+    return bg
+
+
+_marks: dict[int, int] = {}
+
+
+def receive_count(box: Relaybox) -> int:
+    """How many times the server has logged a session starting to receive contexts."""
+    return box.log_path.read_text(errors="replace").count(" receives contexts ")
+
+
+def wait_receiving(box: Relaybox, bg: Background | None = None, since: int | None = None, timeout: float = 20) -> None:
+    """Wait until a session started after BG (or after SINCE = receive_count()) receives its contexts: the
+    example is ready for an inbound call, task or message (instead of sleeping a guessed time)."""
+    mark = since if since is not None else _marks.get(id(bg), 0)
+    box.wait_until(lambda: receive_count(box) > mark, timeout=timeout, message="the example's contexts registered")
+    settle(0.2)
 
 
 def finish(bg: Background, timeout: float = 10.0) -> int | None:
@@ -187,6 +206,12 @@ def describe(*bgs: Any) -> str:
     return "\n".join(bg.describe() for bg in bgs)
 
 
+def reset_phones(server: Relaybox) -> None:
+    """The examples' called phones: ring 1 s, answer, stay 30 s (platform time), hang up."""
+    for number in (ANSWERS, "+18991114443", "+18991114445"):
+        server.set_phone(number, [{"ring": 1}, {"answer": True}, {"wait": 30}, {"hangup": True}])
+
+
 @contextlib.contextmanager
 def doc_server(tmp_path: Path) -> Iterator[Relaybox]:
     """relaybox started with the documentation's placeholder credentials, numbers and phones set up."""
@@ -198,8 +223,7 @@ def doc_server(tmp_path: Path) -> Iterator[Relaybox]:
         server.add_number("+15552220002", "home")
         server.add_number(CALLER, "home")  # messaging.send needs a from_number of the project
         server.add_number("+18991114444", "home")
-        for number in (ANSWERS, "+18991114443", "+18991114445"):
-            server.set_phone(number, [{"ring": 1}, {"answer": True}, {"wait": 30}, {"hangup": True}])
+        reset_phones(server)
         yield server
     finally:
         server.stop()

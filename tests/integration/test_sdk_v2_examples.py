@@ -40,11 +40,19 @@ def needs(method: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not platform_has(method), reason=f"platform: {method} not implemented yet")
 
 
-@pytest.fixture
-def box(tmp_path: Path) -> Any:
-    """relaybox started with the documentation's placeholder credentials (see sdk_harness.doc_server)."""
-    with h.doc_server(tmp_path) as server:
+@pytest.fixture(scope="module")
+def shared_box(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with h.doc_server(tmp_path_factory.mktemp("sdk-examples")) as server:
         yield server
+
+
+@pytest.fixture
+def box(shared_box: Relaybox) -> Any:
+    """relaybox started with the documentation's placeholder credentials (see sdk_harness.doc_server), one
+    server for the module (a server start per example was a third of the time); the examples' phones are
+    set up again after each test, and tests count only the calls and messages they made."""
+    yield shared_box
+    h.reset_phones(shared_box)
 
 
 @pytest.fixture
@@ -96,7 +104,7 @@ def inbound_drive(
 ) -> Any:
     def drive(bg: h.Background, sdk: str) -> None:
         bg.wait_for(r"^READY$", timeout=20)
-        h.settle()
+        h.wait_receiving(box, bg)
         box.place_call(h.CALLER, to, script=script)
         bg.wait_for(done, timeout=timeout)
 
@@ -141,7 +149,7 @@ consumer.run()
 
 def test_getting_started_consumer(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(2.0)  # no READY line in this example: give it time to register its contexts
+        h.wait_receiving(box, bg)  # no READY line in this example
         placed = box.place_call(h.CALLER, h.OFFICE, script=[{"wait_for": "answer"}, {"wait": 1}, {"hangup": True}])
         bg.wait_for(r"^Call answered\.\.$", timeout=20)
         assert box.wait_sandbox_ended(placed["id"])["transcript"]
@@ -193,7 +201,7 @@ def test_getting_started_task(box: Relaybox, sdks: list[str], tmp_path: Path) ->
     for sdk in sdks:
         consumer = h.start(box, sdk, CONSUMER_TASK, tmp_path, "consumer-task")
         try:
-            h.settle(1.5)
+            h.wait_receiving(box, consumer)
             task = h.start(box, sdk, CREATE_TASK, tmp_path, "create-task")
             task.wait_for(r"^Task delivered$", timeout=20)
             assert task.wait(20) == 0, task.describe()
@@ -223,9 +231,10 @@ client.connect()
 
 
 def test_getting_started_client(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
+    before = {c["id"] for c in box.sandbox_calls(h.ANSWERS)}
     runs = run_both(box, sdks, tmp_path, "gs-client", GS_CLIENT, ready_drive(r"^Your call has been answered\.\.$"))
     agree(runs)
-    calls = box.sandbox_calls(h.ANSWERS)
+    calls = [c for c in box.sandbox_calls(h.ANSWERS) if c["id"] not in before]
     assert len(calls) == len(sdks) and all(c["from"] == h.CALLER for c in calls), calls
 
 
@@ -573,7 +582,7 @@ def test_official_rejects_what_relaybox_accepts(box: Relaybox, sdks: list[str], 
     bg = h.start(box, "official", h.wrap("inbound", case.fragment, answer=True), tmp_path, "official-waitFor")
     try:
         bg.wait_for(r"^READY$", timeout=20)
-        h.settle()
+        h.wait_receiving(box, bg)
         box.place_call(h.CALLER, h.OFFICE, script=case.phone)
         box.wait_until(lambda: "AttributeError" in bg.stderr, timeout=15, message="AttributeError in the official run")
     finally:
@@ -939,6 +948,7 @@ result = await call.detect(detect_type='fax', timeout=45)
 if result.successful:
   print(f'Detector Result: {result.result}')
 """,
+        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
     media_case(
         "detect_async",
@@ -1011,6 +1021,7 @@ result = await call.detect_fax()
 if result.successful:
   print('fax')  # doc fix: the documented body is a comment only ("# A fax has been detected!")
 """,
+        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
     media_case(
         "detect_fax_async",
@@ -1096,6 +1107,7 @@ await call.wait_for_ended()  # added
 print(action.completed, action.result.successful)
 """,
         ["True True"],
+        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
     media_case(
         "tap",
@@ -1108,6 +1120,7 @@ if result.successful:
   print(result.destination_device)
 """,
         masks=(r"(?<='port': )(?!1234\b)\d+",),  # the platform's source port
+        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
     media_case(
         "tap_async",
@@ -1348,7 +1361,7 @@ def test_consumer_ready_and_incoming_call_default_context(box: Relaybox, sdks: l
     def with_ready(bg: h.Background, sdk: str) -> None:
         bg.wait_for(r"^Your consumer is ready!$", timeout=20)
         print("READY")
-        h.settle()
+        h.wait_receiving(box, bg)
         box.place_call(h.CALLER, "+15552220001", script=[{"wait_for": "answer"}, {"wait": 1}, {"hangup": True}])
         bg.wait_for(r"^Call answered\.\.$", timeout=20)
 
@@ -1357,7 +1370,7 @@ def test_consumer_ready_and_incoming_call_default_context(box: Relaybox, sdks: l
     del drive
 
     def no_ready(bg: h.Background, sdk: str) -> None:
-        h.settle(2.0)
+        h.wait_receiving(box, bg)
         box.place_call(h.CALLER, "+15552220001", script=[{"wait_for": "answer"}, {"wait": 1}, {"hangup": True}])
         bg.wait_for(r"^Call answered\.\.$", timeout=20)
 
@@ -1369,7 +1382,7 @@ def test_consumer_initializing_support_office(box: Relaybox, sdks: list[str], tm
     """on_incoming_call that does nothing: the call stays unanswered; the server still offers it (logs)."""
 
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(2.0)
+        h.wait_receiving(box, bg)
         placed = box.place_call(h.CALLER, h.OFFICE, script=[{"wait": 2}, {"hangup": True}])
         ended = box.wait_sandbox_ended(placed["id"], timeout=15)
         assert not any("answer" in str(e.get("saw", "")) for e in ended["transcript"]), ended
@@ -1385,7 +1398,7 @@ def test_consumer_ready_dials(box: Relaybox, sdks: list[str], tmp_path: Path) ->
 
 def test_consumer_on_task(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(1.5)
+        h.wait_receiving(box, bg)
         status, _ = box.api("POST", "/api/relay/rest/tasks", {"context": "office", "message": {"job": 1}})
         assert status == 204
         bg.wait_for(r"^\{'job': 1\}$", timeout=15)
@@ -1397,7 +1410,7 @@ def test_consumer_on_task(box: Relaybox, sdks: list[str], tmp_path: Path) -> Non
 
 def test_consumer_on_incoming_message(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(1.5)
+        h.wait_receiving(box, bg)
         box.api("POST", "/api/sandbox/messages", {"from": "+15557770000", "to": h.OFFICE, "body": "hello office"})
         bg.wait_for(r"^True office", timeout=15)
 
@@ -1426,7 +1439,7 @@ client.connect()
 
 def test_consumer_on_message_state_change(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(1.5)
+        h.wait_receiving(box, bg)
         sender = h.start(box, "relaybox", SENDER, tmp_path, f"sender-{sdk}")
         sender.wait_for(r"^SENT True$", timeout=20)
         h.finish(sender)
@@ -1442,11 +1455,7 @@ def test_consumer_teardown_on_sigterm(box: Relaybox, sdks: list[str], tmp_path: 
     """SIGTERM shuts a consumer down gracefully: teardown() runs; relaybox's SDK exits 0."""
     for sdk in sdks:
         bg = h.start(box, sdk, CONSUMER_TEARDOWN, tmp_path, "consumer-teardown")
-        box.wait_until(
-            lambda: box.api("GET", "/api/health")[1].get("sessions", 0) >= 1,
-            timeout=15,
-            message="the consumer's session",
-        )
+        h.wait_receiving(box, bg)  # connected, contexts registered
         status = h.finish(bg)
         if sdk == "relaybox":
             assert status == 0, bg.describe()
@@ -1467,11 +1476,12 @@ if result.successful:
 
 
 def test_messaging_send(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
+    before = len(box.api("GET", "/api/sandbox/messages?to=%2B15553330000")[1]["messages"])
     runs = run_both(box, sdks, tmp_path, "messaging-send", h.wrap("ready", MESSAGING_SEND), ready_drive())
     assert h.printed(runs["relaybox"]) == ["Message ID: <uuid>"]
     agree(runs)
     status, body = box.api("GET", "/api/sandbox/messages?to=%2B15553330000")
-    assert status == 200 and len(body["messages"]) == len(runs), body
+    assert status == 200 and len(body["messages"]) == before + len(runs), body
 
 
 TASK_SIMPLE = """
@@ -1598,11 +1608,13 @@ def test_example_send_sms(box: Relaybox, sdks: list[str], tmp_path: Path) -> Non
     def drive(bg: h.Background, sdk: str) -> None:
         box.wait_until(lambda: "Message sent. ID: " in bg.stderr, timeout=20, message="the 'Message sent' log line")
 
+    before = len(box.api("GET", "/api/sandbox/messages?to=%2B18991114443")[1]["messages"])
     runs = run_both(box, sdks, tmp_path, "example-sms", EXAMPLE_SMS, drive)
     for bg in runs.values():
         assert "CustomConsumer is ready!" in bg.stderr
     status, body = box.api("GET", "/api/sandbox/messages?to=%2B18991114443")
-    assert status == 200 and [m["body"] for m in body["messages"]] == ["Welcome to SignalWire!"] * len(runs), body
+    bodies = [m["body"] for m in body["messages"]]
+    assert status == 200 and bodies[before:] == ["Welcome to SignalWire!"] * len(runs), body
 
 
 @PLAY
@@ -1616,7 +1628,7 @@ def test_example_outbound_call(box: Relaybox, sdks: list[str], tmp_path: Path) -
 @needs("calling.connect")
 def test_example_connect_inbound_to_devices(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
-        h.settle(2.0)
+        h.wait_receiving(box, bg)
         placed = box.place_call(h.CALLER, h.OFFICE, script=[{"wait_for": "answer"}, {"wait": 60}])
         box.wait_sandbox_ended(placed["id"], timeout=60)
 
