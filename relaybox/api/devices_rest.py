@@ -16,6 +16,8 @@ from relaybox.devices.groups import Group, GroupError
 from relaybox.devices.hub import DeviceError, DeviceHub
 from relaybox.devices.model import Device
 from relaybox.devices.registry import RegistrationError, Registry
+from relaybox.devices.voice import espeak_voice
+from relaybox.engines.audio import AudioRenderer
 from relaybox.protocol import workflow as wire
 from relaybox.storage.devices import DeviceStore
 from relaybox.storage.workflows import WorkflowStore
@@ -32,6 +34,7 @@ def build_hub(box: RelayBox) -> tuple[DeviceHub, Connector]:
     devices = DeviceStore(box.store)
     connector = Connector()
     hub = DeviceHub(box.clock, Registry(store, store.records()), connector, storage=devices)
+    hub.voice = espeak_voice(AudioRenderer(box.recordings_dir))
     hub.load(devices.devices(), devices.groups())
     return hub, connector
 

@@ -28,6 +28,7 @@ from relaybox.devices.model import ID_RE, NAME_RE, Device
 from relaybox.devices.notifications import Notices
 from relaybox.devices.registry import BUTTON_TRIGGERS, Registration, Registry
 from relaybox.devices.session import WorkflowLink, WorkflowSession
+from relaybox.devices.voice import Voice
 from relaybox.protocol.workflow import ALL_DEVICES, Urn, device_name_urn, parse_urn
 
 log = logging.getLogger("relaybox.devices")
@@ -61,6 +62,7 @@ class _Listen:
     request_id: str
     timer: Timer
     phrases: list[str]
+    transcribe: bool = True
 
 
 def _words(text: str) -> str:
@@ -99,6 +101,7 @@ class DeviceHub:
         self.focus: dict[str, WorkflowSession] = {}  # device name -> instance whose interaction it is on
         self.sessions: set[WorkflowSession] = set()
         self.listens: dict[str, _Listen] = {}
+        self.voice: Voice | None = None  # the audio of what a user said (listen without transcription)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- devices -------------------------------------------------------------------------------------
@@ -600,20 +603,30 @@ class DeviceHub:
                 del self.focus[name]
 
     def listen(self, session: WorkflowSession, device: Device, urn: str, request_id: str, timeout: float,
-               phrases: list[str] | None = None) -> None:
+               phrases: list[str] | None = None, transcribe: bool = True) -> None:
         """The device listens until the user speaks (a `speak` action) or `timeout` passes (empty text)."""
         if device.name in self.listens:
             self._listen_done(device.name, "")
         timer = self.clock.call_later(timeout, lambda: self._listen_done(device.name, ""))
-        self.listens[device.name] = _Listen(session, urn, request_id, timer, list(phrases or []))
+        self.listens[device.name] = _Listen(session, urn, request_id, timer, list(phrases or []), transcribe)
         device.tone("listening")
 
     def _listen_done(self, name: str, text: str, lang: str = "en-US") -> None:
         listen = self.listens.pop(name, None)
-        if listen is not None:
-            listen.timer.cancel()
+        if listen is None:
+            return
+        listen.timer.cancel()
+        if listen.transcribe or not text or self.voice is None:
             heard = match_phrase(text, listen.phrases) if text else ""
-            listen.session.speech(listen.request_id, listen.urn, heard, lang)
+            listen.session.speech(listen.request_id, listen.urn, heard if listen.transcribe else "", lang)
+            return
+        voice = self.voice
+
+        async def audio() -> None:  # synthesis is blocking: off the event loop
+            wav = await asyncio.to_thread(voice, text, lang)
+            listen.session.speech(listen.request_id, listen.urn, "", lang, wav)
+
+        self._spawn(audio())
 
     def cancel_listens(self, session: WorkflowSession) -> None:
         for name, listen in list(self.listens.items()):

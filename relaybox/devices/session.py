@@ -403,10 +403,11 @@ class WorkflowSession:
             phrases = [phrases]
         if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
             raise RequestError("invalid_phrases")
-        return {}, lambda: self.hub.listen(self, ix.device, ix.urn, req.id, float(timeout), phrases)
+        transcribe = req.body.get("transcribe", True) is not False
+        return {}, lambda: self.hub.listen(self, ix.device, ix.urn, req.id, float(timeout), phrases, transcribe)
 
-    def speech(self, request_id: str, urn: str, text: str, lang: str = "en-US") -> None:
-        self.emit("speech", request_id=request_id, text=text, audio="", lang=lang, source_uri=urn)
+    def speech(self, request_id: str, urn: str, text: str, lang: str = "en-US", audio: str = "") -> None:
+        self.emit("speech", request_id=request_id, text=text, audio=audio, lang=lang, source_uri=urn)
 
     def _rq_translate(self, req: Request) -> tuple[dict[str, Any], After]:
         return {"text": str(req.body.get("text", ""))}, None

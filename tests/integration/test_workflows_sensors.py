@@ -152,6 +152,15 @@ def test_listen_phrases_with_the_python_sdk(relaybox: Any, py: Sample) -> None:
     assert device(relaybox, "Bob")["led"] == "off"
 
 
+def test_listen_audio_without_transcription(relaybox: Any, py: Sample) -> None:
+    setup_devices(relaybox)
+    register(relaybox, record("rec", f"ws://127.0.0.1:{py.port}/audio", {"on_phrases": ["record"]}))
+    act(relaybox, "Bob", speak="record")
+    relaybox.wait_until(lambda: "listening" in transcript(relaybox, "Bob", "tone"))
+    act(relaybox, "Bob", speak="the pallet is on dock four")
+    py.wait_for(r"WF AUDIO RIFF True$")  # a WAV of more than half a second
+
+
 def test_notification_times_out(fast_box: Relaybox, jss: JsWorkflows) -> None:
     setup_devices(fast_box)
     register(fast_box, record("fire", jss.uri("timeout"), {"on_phrases": ["fire"]}, [ALICE]))

@@ -330,6 +330,19 @@ async def test_listen_phrases_and_language(hub: DeviceHub) -> None:
         hub.act(hub.devices["Alice"], {"speak": "hi", "lang": "english please"})
 
 
+async def test_listen_without_transcription_sends_audio(hub: DeviceHub) -> None:
+    hub.voice = lambda text, lang: f"WAV({text}|{lang})"
+    session, link = session_on(hub)
+    send(session, "start_interaction", "i1", name="q", **target(ALICE))
+    ix = wire.interaction_urn("q", "Alice")
+    send(session, "listen", "l1", phrases=[], transcribe=False, timeout=10, **target(ix))
+    link.take()
+    hub.act(hub.devices["Alice"], {"speak": "dock four", "lang": "de-DE"})
+    await hub.idle()
+    assert link.take() == [{"_type": "wf_api_speech_event", "request_id": "l1", "text": "",
+                            "audio": "WAV(dock four|de-DE)", "lang": "de-DE", "source_uri": ix}]
+
+
 # -- group calls with members' own call workflows -------------------------------------------------------
 
 

@@ -5,8 +5,10 @@ and listen phrases. Port from PORT; prints `WF ...` lines for the tests.
     /inbox     plays the device's unread messages (on_play_inbox_message)
     /trigger   prints the START trigger of a sensor trigger and terminates
     /listen    an interaction that listens for yes/no (listen phrases) and prints what it heard
+    /audio     listens without transcription: the speech event's audio is a WAV of what was said
 """
 
+import base64
 import json
 import os
 
@@ -82,6 +84,23 @@ async def listen_ix(workflow, itype, interaction_uri, reason):
         mark("HEARD", await workflow.listen(interaction_uri, ["yes", "no"]))
         await workflow.end_interaction(interaction_uri)
     elif itype == relay.workflow.TYPE_ENDED:
+        await workflow.terminate()
+
+
+audio = relay.workflow.Workflow("audio")
+server.register(audio, "/audio")
+
+
+@audio.on_start
+async def audio_start(workflow, trigger):
+    await workflow.start_interaction(workflow.make_target_uris(trigger), "recorder")
+
+
+@audio.on_interaction_lifecycle
+async def audio_ix(workflow, itype, interaction_uri, reason):
+    if itype == relay.workflow.TYPE_STARTED:
+        wav = base64.b64decode(await workflow.listen(interaction_uri, [], transcribe=False))
+        mark("AUDIO", wav[:4].decode(errors="replace"), len(wav) > 8000)
         await workflow.terminate()
 
 
