@@ -238,6 +238,7 @@ class CallMedia:
         self._rfc_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._inband_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._received = SILENCE
+        self._last_energy = 0.0
         self._voiced = False
         self._asr_chain: asyncio.Future[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -408,17 +409,13 @@ class CallMedia:
         if self.mixer is not None:
             self.mixer.put(self, frame)
         t = self.clock.now()
-        loud = frame.any() and float(np.dot(frame.astype(np.float64), frame)) >= MIN_ENERGY / 2
-        if loud:
-            if self.dtmf is not None and (key := self.dtmf.feed(frame)) is not None:
-                self._key(key, inband=True)
-            if (name := self.tones.feed(frame)) is not None:
-                self._tone(name)
-        else:
-            if self.dtmf is not None:
-                self.dtmf.feed(frame)
-            if (name := self.tones.feed(frame)) is not None:
-                self._tone(name)
+        energy = float(np.dot(f := frame.astype(np.float32), f)) if frame.any() else 0.0
+        quiet = energy + self._last_energy < MIN_ENERGY  # the 40 ms window the detectors look at
+        self._last_energy = energy
+        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet)) is not None:
+            self._key(key, inband=True)
+        if (name := self.tones.feed(frame, quiet)) is not None:
+            self._tone(name)
         if self.utterances is None:
             return
         event = self.utterances.feed(t, frame)

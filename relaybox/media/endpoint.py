@@ -25,6 +25,7 @@ import asyncio
 import logging
 import random
 import socket
+import struct
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -41,8 +42,10 @@ from relaybox.media.telephone_event import EventPacket, EventReceiver, event_pac
 log = logging.getLogger("relaybox.media")
 
 PORT_RANGE = (16384, 32766)
+_HEADER = struct.Struct("!BBHII")
 RTCP_INTERVAL = 5.0
 SILENCE = np.zeros(FRAME, dtype=np.int16)
+_SILENCE_PAYLOAD = {codec: g711.silence(codec, FRAME) for codec in g711.CODECS}
 DIGIT_GAP_TICKS = 3  # silence between two RFC 4733 keys (60 ms)
 PAUSES = {"w": 0.5, "W": 1.0}
 MAX_QUEUE_SECONDS = 600.0
@@ -332,9 +335,21 @@ class RtpEndpoint:
         self.ts = (self.ts + FRAME) & 0xFFFFFFFF
 
     def _send_audio(self, frame: Samples) -> None:
-        payload = g711.encode(frame, self.codec)
-        self._send_packet(RtpPacket(self.payload_type, self.seq, self.ts, self.ssrc, payload, self._marker))
+        payload = _SILENCE_PAYLOAD[self.codec] if frame is SILENCE else g711.encode(frame, self.codec)
+        data = _HEADER.pack(0x80, self.payload_type | (0x80 if self._marker else 0), self.seq, self.ts,
+                            self.ssrc) + payload
         self._marker = False
+        assert self.rtp is not None and self.remote is not None
+        try:
+            self.rtp.sendto(data, self.remote)
+        except OSError as exc:
+            log.debug("rtp: send to %s failed: %s", self.remote, exc)
+        self.seq = (self.seq + 1) & 0xFFFF
+        stats = self.stats
+        stats.packets_sent += 1
+        stats.bytes_sent += len(data)
+        self._sent_packets += 1
+        self._sent_octets += len(payload)
 
     def _send_event(self) -> bool:
         """Send the next RFC 4733 packet if a key is on; True when this tick's audio is replaced."""
@@ -386,11 +401,15 @@ class RtpEndpoint:
         if is_rtcp(data):  # RTCP multiplexed on the RTP port
             self._on_rtcp(data, addr)
             return
-        try:
-            packet = parse(data)
-        except RtpError:
-            self.stats.rejected += 1
-            return
+        if len(data) > 12 and data[0] == 0x80:  # the usual packet: no CSRC, extension or padding
+            _b0, b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
+            packet = RtpPacket(b1 & 0x7F, seq, timestamp, ssrc, data[12:], bool(b1 & 0x80))
+        else:
+            try:
+                packet = parse(data)
+            except RtpError:
+                self.stats.rejected += 1
+                return
         pt = packet.payload_type
         if pt == self.dtmf_payload_type:
             codec = None

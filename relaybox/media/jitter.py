@@ -64,6 +64,13 @@ class JitterBuffer:
         if self.playout is None:
             self.playout = (timestamp - self.delay) & 0xFFFFFFFF
             self.newest = timestamp
+        if len(samples) == self.frame and 0 <= ts_delta(self.playout, timestamp) <= self.max \
+                and timestamp not in self.slots:  # the usual case: one in-order 20 ms packet
+            self.slots[timestamp] = samples
+            if ts_delta(self.newest, timestamp) > 0:  # type: ignore[arg-type]
+                self.newest = timestamp
+            self.empty_ticks = 0
+            return
         for offset in range(0, len(samples), self.frame):
             chunk = samples[offset:offset + self.frame]
             ts = (timestamp + offset) & 0xFFFFFFFF
