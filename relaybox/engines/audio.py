@@ -26,6 +26,7 @@ from typing import Any
 
 from relaybox.domain.actions.audiofile import FETCH_SECONDS, MAX_FETCH_BYTES, mp3_seconds
 from relaybox.domain.actions.record import RecordingSpec, Segment
+from relaybox.media.errors import MediaUnavailable  # one class for the whole media stack
 
 log = logging.getLogger("relaybox.media")
 
@@ -47,10 +48,6 @@ DTMF_FREQS = {
     "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633),
 }
 SETUP_HINT = "run scripts/setup-media.sh"
-
-
-class MediaUnavailable(RuntimeError):
-    """A piece of the media stack is missing; the message names it and how to install it."""
 
 
 class AudioFiles:

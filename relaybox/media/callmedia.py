@@ -263,7 +263,7 @@ class CallMedia:
         if kind == "tts":
             try:
                 samples = self._speech(params["text"], tts_voice(params))
-            except MediaUnavailable as exc:
+            except Exception as exc:  # espeak-ng missing or failing: the domain times the play by estimate
                 log.warning("tts: %s", exc)
                 return None
             self.prepared[("tts", params["text"])] = samples
@@ -281,7 +281,7 @@ class CallMedia:
             if samples is None:
                 try:
                     samples = self._speech(entry["text"], entry.get("voice") or "en-us+f3")
-                except MediaUnavailable as exc:
+                except Exception as exc:
                     log.warning("tts: %s", exc)
                     return
             self._play(samples)
