@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""SIP benchmark: relaybox's CPU per call-second under sipp load, next to a bare asyncio SIP UAS + RTP echo.
+
+Run by hand from the repository root (needs sipp: scripts/setup-sip.sh):
+
+    python3 bench/sip.py                      # 100 calls, 50 at a time
+    python3 bench/sip.py --calls 20 --limit 10
+
+Each call is sipp's built-in `uac_pcap` scenario (PCMA speech from g711a.pcap, an RFC 4733 key, BYE
+after about 9 s). Against relaybox the calls arrive through a trunk, go to a context, and a v4 session
+answers each one (no media action: the call's media engine still receives, VAD-checks and sends 50
+packets/s). The baseline is this file's bare UAS: asyncio, the sans-I/O parser, 200 OK with an SDP
+pointing at a UDP socket that echoes every RTP packet back. It prints, for both, the server's CPU
+seconds (utime+stime from /proc) per call-second and the calls completed, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+PROJECT = TOKEN = "bench"
+NUMBER = "+15552220000"
+PCAPS = Path("/usr/share/sip-tester")
+
+
+def free_port() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path) -> tuple[int, int, float]:
+    """Run the load; returns (successful, failed, wall seconds)."""
+    pcap = workdir / "pcap"
+    if not pcap.exists():
+        pcap.symlink_to(PCAPS)
+    argv = ["sipp", f"127.0.0.1:{target}", "-sn", "uac_pcap", "-s", NUMBER, "-i", "127.0.0.1", "-p", str(local),
+            "-m", str(calls), "-l", str(limit), "-r", "20", "-nostdin", "-trace_stat", "-fd", "1",
+            "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", "120s"), "-mp", str(free_port())]
+    t0 = time.monotonic()
+    subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    wall = time.monotonic() - t0
+    stats = sorted(workdir.glob("*_.csv")) or sorted(workdir.glob("*.csv"))
+    ok = failed = 0
+    if stats:
+        lines = stats[-1].read_text().splitlines()
+        head, last = lines[0].split(";"), lines[-1].split(";")
+        row = dict(zip(head, last, strict=False))
+        ok, failed = int(row.get("SuccessfulCall(C)", 0)), int(row.get("FailedCall(C)", 0))
+        stats[-1].unlink()
+    return ok, failed, wall
+
+
+# -- relaybox ---------------------------------------------------------------------------------------
+
+
+async def answer_everything(ws_url: str, stop: asyncio.Event) -> int:
+    """A v4 session on context `office` that answers every offered call."""
+    ids = itertools.count(1)
+    answered = 0
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, max_msg_size=0) as ws:
+        await ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": "c", "method": "signalwire.connect", "params": {
+            "version": {"major": 2, "minor": 0, "revision": 0}, "authentication": {"project": PROJECT,
+                                                                                    "token": TOKEN},
+            "contexts": ["office"]}}).decode())
+        while not stop.is_set():
+            try:
+                msg = await asyncio.wait_for(ws.receive(), 0.5)
+            except TimeoutError:
+                continue
+            if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                break
+            frame = orjson.loads(msg.data)
+            if frame.get("method") != "signalwire.event":
+                continue
+            await ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": frame["id"], "result": {}}).decode())
+            event = frame["params"]
+            if event["event_type"] == "calling.call.receive":
+                p = event["params"]
+                answer = {"jsonrpc": "2.0", "id": f"a{next(ids)}", "method": "calling.answer",
+                          "params": {"call_id": p["call_id"], "node_id": p["node_id"]}}
+                await ws.send_str(orjson.dumps(answer).decode())
+                answered += 1
+    return answered
+
+
+def api(port: int, method: str, path: str, body: Any = None) -> Any:
+    import base64
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=orjson.dumps(body) if body is not None else None)
+    req.add_header("Authorization", "Basic " + base64.b64encode(f"{PROJECT}:{TOKEN}".encode()).decode())
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return orjson.loads(resp.read())
+
+
+def bench_relaybox(calls: int, limit: int, workdir: Path) -> dict[str, float]:
+    http_port, sip_port, sipp_port = free_port(), free_port(), free_port()
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "w")  # noqa: SIM115  (BENCH_LOG=path keeps the server log)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "relaybox", "serve", "--port", str(http_port), "--sip-port", str(sip_port),
+         "--data-dir", str(workdir / "data"), "--project", PROJECT, "--token", TOKEN,
+         "--log-level", os.environ.get("BENCH_LOG_LEVEL", "warning")],
+        stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        for _ in range(200):
+            try:
+                api(http_port, "GET", "/api/health")
+                break
+            except OSError:
+                time.sleep(0.05)
+        api(http_port, "POST", "/api/trunks", {"name": "sipp", "uri": f"sip:127.0.0.1:{sipp_port}"})
+        api(http_port, "POST", "/api/numbers", {"number": NUMBER, "context": "office"})
+
+        async def run() -> tuple[int, tuple[int, int, float], float]:
+            stop = asyncio.Event()
+            app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop))
+            await asyncio.sleep(0.5)
+            cpu0 = cpu_seconds(server.pid)
+            result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir)
+            cpu = cpu_seconds(server.pid) - cpu0
+            stop.set()
+            return await app, result, cpu
+
+        answered, (ok, failed, wall), cpu = asyncio.run(run())
+        history = api(http_port, "GET", f"/api/calls?limit={calls + 10}")["calls"]
+        call_seconds = sum(c["ended_at"] - c["answered_at"] for c in history if c["answered_at"] and c["ended_at"])
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": call_seconds,
+            "answered": answered}
+
+
+# -- the bare baseline --------------------------------------------------------------------------------
+
+BARE = r'''
+import asyncio, socket, sys
+sys.path.insert(0, sys.argv[2])
+from relaybox.sip.message import Request, make_response, parse
+
+async def main(port):
+    loop = asyncio.get_running_loop()
+    class Echo(asyncio.DatagramProtocol):
+        def connection_made(self, t): self.t = t
+        def datagram_received(self, data, addr): self.t.sendto(data, addr)
+    class Sip(asyncio.DatagramProtocol):
+        def connection_made(self, t): self.t = t
+        def datagram_received(self, data, addr):
+            try:
+                msg = parse(data)
+            except ValueError:
+                return
+            if not isinstance(msg, Request):
+                return
+            if msg.method == "INVITE":
+                loop.create_task(self.invite(msg, addr))
+            elif msg.method in ("BYE", "CANCEL", "OPTIONS"):
+                self.t.sendto(make_response(msg, 200).serialize(), addr)
+        async def invite(self, msg, addr):
+            t, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
+            rtp = t.get_extra_info("sockname")[1]
+            loop.call_later(30, t.close)
+            sdp = (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                   f"m=audio {rtp} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+            ok = make_response(msg, 200, to_tag="bare", body=sdp.encode(), content_type="application/sdp",
+                               extra=[("Contact", "<sip:bare@127.0.0.1:%d>" % port)])
+            self.t.sendto(ok.serialize(), addr)
+    await loop.create_datagram_endpoint(Sip, local_addr=("127.0.0.1", port))
+    await asyncio.Event().wait()
+
+asyncio.run(main(int(sys.argv[1])))
+'''
+
+
+def bench_bare(calls: int, limit: int, workdir: Path) -> dict[str, float]:
+    sip_port, sipp_port = free_port(), free_port()
+    script = workdir / "bare_uas.py"
+    script.write_text(BARE)
+    server = subprocess.Popen([sys.executable, str(script), str(sip_port), str(Path(__file__).resolve().parents[1])])
+    try:
+        time.sleep(1.0)
+        cpu0 = cpu_seconds(server.pid)
+        ok, failed, wall = run_sipp(sip_port, sipp_port, calls, limit, workdir)
+        cpu = cpu_seconds(server.pid) - cpu0
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": ok * 9.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--limit", type=int, default=50, help="concurrent calls")
+    args = parser.parse_args()
+    if not (PCAPS / "g711a.pcap").exists():
+        sys.exit(f"sipp's pcaps are not in {PCAPS}: run scripts/setup-sip.sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        bare = bench_bare(args.calls, args.limit, work)
+        rb = bench_relaybox(args.calls, args.limit, work)
+    print(f"SIP load: {args.calls} sipp uac_pcap calls, {args.limit} at a time, on {os.cpu_count()} cores")
+    for name, r in (("bare asyncio UAS + RTP echo", bare), ("relaybox (answered by a v4 app)", rb)):
+        per = 1000 * r["cpu"] / r["call_seconds"] if r["call_seconds"] else float("nan")
+        print(f"  {name:34} calls ok {int(r['ok'])}/{args.calls} (failed {int(r['failed'])}), wall {r['wall']:.1f} s,"
+              f" server CPU {r['cpu']:.2f} s over {r['call_seconds']:.0f} call-s = {per:.2f} ms CPU per call-second")
+    if bare["call_seconds"] and rb["call_seconds"] and bare["cpu"]:
+        ratio = (rb["cpu"] / rb["call_seconds"]) / (bare["cpu"] / bare["call_seconds"])
+        print(f"  relaybox / bare: {ratio:.1f}x CPU per call-second"
+              f" (about {1000 / (1000 * rb['cpu'] / rb['call_seconds']):.0f} calls per core for relaybox)")
+
+
+if __name__ == "__main__":
+    main()
