@@ -268,6 +268,13 @@ class CallMedia:
                 return None
             self.prepared[("tts", params["text"])] = samples
             return len(samples) / RATE
+        if kind == "audio":  # already fetched (the platform's audio cache): its length is known
+            files = getattr(self.renderer, "files", None)
+            cached = files.get(params["url"]) if files is not None else None
+            if cached is not None:
+                samples = np.frombuffer(cached.tobytes(), dtype=np.int16)
+                self.prepared[("audio", params["url"])] = samples
+                return len(samples) / RATE
         return None
 
     def hear(self, entry: dict[str, Any]) -> None:
@@ -286,7 +293,11 @@ class CallMedia:
                     return
             self._play(samples)
         elif kind == "audio":
-            self._play_url(entry["url"])
+            samples = self.prepared.pop(("audio", entry["url"]), None)
+            if samples is not None:
+                self._play(samples)
+            else:
+                self._play_url(entry["url"])
         elif kind == "silence":
             self._play(np.zeros(int(float(entry["duration"]) * RATE), dtype=np.int16), gain=False)
         elif kind == "ringtone":
@@ -353,7 +364,11 @@ class CallMedia:
 
         async def load() -> None:
             try:
-                slot[0] = await audiofiles.fetch(url)
+                files = getattr(self.renderer, "files", None)  # the platform's cache (miniaudio decoding)
+                if files is not None:
+                    slot[0] = np.frombuffer((await files.load(url)).tobytes(), dtype=np.int16)
+                else:
+                    slot[0] = await audiofiles.fetch(url)
             except Exception as exc:
                 log.info("audio %s: cannot play it (%s)", url, exc)
                 return

@@ -253,3 +253,42 @@ async def test_receive_fax_stores_the_pages_the_far_end_sent(world: World, tmp_p
             break
         await asyncio.sleep(0.1)
     assert sender["result"].success and sender["result"].pages == 2
+
+
+async def test_play_audio_url_is_heard_for_the_length_of_the_file(world: World) -> None:
+    import io
+    import wave
+
+    from aiohttp import web
+
+    t = np.arange(16000)
+    tone = (8000 * np.sin(2 * np.pi * 600 * t / 16000)).astype(np.int16)  # 1 s at 16 kHz
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(tone.tobytes())
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="audio/wav")
+
+    app = web.Application()
+    app.router.add_get("/tone.wav", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        world.far.heard.clear()
+        world.execute("calling.play", {"control_id": "a1", "play": [
+            {"type": "audio", "params": {"url": f"http://127.0.0.1:{port}/tone.wav"}}]})
+        await world.until("a1", lambda ev: any(e.get("state") == "finished" for e in ev), 5)
+        await asyncio.sleep(0.3)
+    finally:
+        await runner.cleanup()
+    heard = np.concatenate(world.far.heard)
+    loud = np.flatnonzero(np.abs(heard) > 2000)
+    assert abs((loud[-1] - loud[0]) / 8000 - 1.0) < 0.05
+    spec = np.abs(np.fft.rfft(heard[loud[0]:loud[-1]].astype(float)))
+    assert int(np.argmax(spec)) * 8000 / (loud[-1] - loud[0]) == pytest.approx(600, abs=10)
