@@ -513,3 +513,15 @@ def test_far_end_holds_and_resumes_with_reinvites(relaybox: Any, clients: Any, t
     consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
     log = relaybox.log()
     assert "re-INVITE: held by the far end" in log and "re-INVITE: resumed by the far end" in log
+
+
+def test_caller_cancels_while_ringing(relaybox: Any, tmp_path: Path) -> None:
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")  # nobody consumes "office": the call rings until the caller gives up
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_cancel.xml"), "-s", OFFICE, port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=5)[0]
+    assert call["direction"] == "inbound" and call["end_reason"] == "cancel"
+    status, sip = relaybox.api("GET", "/api/sip")
+    assert status == 200 and sip["calls"] == 0, sip  # the dialog is forgotten
