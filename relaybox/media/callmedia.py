@@ -67,34 +67,37 @@ class _Playout:
     """Queued outgoing audio: a list of segments; a looping one (ringback) repeats until stopped."""
 
     def __init__(self) -> None:
-        self.segments: deque[tuple[Samples, bool]] = deque()  # (samples, loop)
+        self.segments: deque[tuple[Samples, bool, bool]] = deque()  # (samples, loop, gain applies)
         self.pos = 0
+        self.paused = False
 
-    def add(self, samples: Samples, loop: bool = False) -> None:
+    def add(self, samples: Samples, loop: bool = False, gain: bool = True) -> None:
         if len(samples):
-            self.segments.append((samples, loop))
+            self.segments.append((samples, loop, gain))
 
     def clear(self) -> None:
         self.segments.clear()
         self.pos = 0
+        self.paused = False
 
     def stop_loops(self) -> None:
-        kept = deque(s for s in self.segments if not s[1])
+        kept = deque(seg for seg in self.segments if not seg[1])
         if self.segments and self.segments[0][1]:
             self.pos = 0
         self.segments = kept
 
     @property
     def remaining(self) -> float:
-        return (sum(len(s) for s, loop in self.segments) - self.pos) / RATE
+        return (sum(len(seg[0]) for seg in self.segments) - self.pos) / RATE
 
-    def next(self) -> Samples | None:
-        if not self.segments:
+    def next(self, gain: float = 1.0) -> Samples | None:
+        if not self.segments or self.paused:
             return None
         out = np.zeros(FRAME, dtype=np.int16)
         filled = 0
+        scaled = gain != 1.0 and self.segments[0][2]
         while filled < FRAME and self.segments:
-            samples, loop = self.segments[0]
+            samples, loop, _gain = self.segments[0]
             take = min(FRAME - filled, len(samples) - self.pos)
             out[filled:filled + take] = samples[self.pos:self.pos + take]
             filled += take
@@ -103,6 +106,8 @@ class _Playout:
                 self.pos = 0
                 if not loop or len(self.segments) > 1:
                     self.segments.popleft()
+        if scaled:
+            return np.clip(out.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
         return out
 
 
@@ -354,9 +359,15 @@ class CallMedia:
         return out
 
     def _play(self, samples: Samples, gain: bool = True) -> None:
-        if gain and self.gain != 1.0:
-            samples = np.clip(samples.astype(np.float64) * self.gain, -32768, 32767).astype(np.int16)
-        self.playout.add(samples)
+        self.playout.add(samples, gain=gain)
+
+    def pause_playback(self, on: bool) -> None:
+        """A play paused (True) or resumed: what is queued waits where it is."""
+        self.playout.paused = on
+
+    def set_volume(self, gain_db: float) -> None:
+        """The play's volume, -40..+40 dB, from the next frame on."""
+        self.gain = 10 ** (gain_db / 20)
 
     def _play_url(self, url: str) -> None:
         marker = np.zeros(0, dtype=np.int16)
@@ -392,7 +403,7 @@ class CallMedia:
                     parts.append(tone(DTMF_FREQS[key.upper()], KEY_SECONDS, 12000.0))
                     parts.append(np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16))
             if parts:
-                self.playout.add(np.concatenate(parts))
+                self.playout.add(np.concatenate(parts), gain=False)
 
     # -- the 20 ms frames ----------------------------------------------------------------------------
 
@@ -401,7 +412,7 @@ class CallMedia:
         queue (`RtpEndpoint.send`) or silence go out."""
         if self.fax is not None:
             return self.fax.tx()
-        frame = self.playout.next()
+        frame = self.playout.next(self.gain)
         if self.mixer is not None:
             heard = self.mixer.take(self)
             if frame is None:

@@ -5,6 +5,7 @@ and a far end (another `CallMedia`) that speaks, presses keys and listens. Play,
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,3 +293,25 @@ async def test_play_audio_url_is_heard_for_the_length_of_the_file(world: World) 
     assert abs((loud[-1] - loud[0]) / 8000 - 1.0) < 0.05
     spec = np.abs(np.fft.rfft(heard[loud[0]:loud[-1]].astype(float)))
     assert int(np.argmax(spec)) * 8000 / (loud[-1] - loud[0]) == pytest.approx(600, abs=10)
+
+
+async def test_play_pause_resume_and_volume_act_on_the_real_audio(world: World) -> None:
+    tone_item = {"type": "ringtone", "params": {"name": "us", "duration": 1.6}}  # 440+480 Hz for 1.6 s
+    world.far.heard.clear()
+    world.execute("calling.play", {"control_id": "v1", "play": [tone_item]})
+    await asyncio.sleep(0.4)
+    assert world.execute("calling.play.pause", {"control_id": "v1"})["code"] == "200"
+    await asyncio.sleep(1.0)
+    assert world.execute("calling.play.resume", {"control_id": "v1"})["code"] == "200"
+    await asyncio.sleep(0.3)
+    assert world.execute("calling.play.volume", {"control_id": "v1", "volume": -20})["code"] == "200"
+    await world.until("v1", lambda ev: any(e.get("state") == "finished" for e in ev), 4)
+    await asyncio.sleep(0.2)
+    rms = [float(np.sqrt(np.mean(f.astype(float) ** 2))) for f in world.far.heard]
+    loud = [i for i, r in enumerate(rms) if r > 100]
+    assert 72 <= len(loud) <= 84  # all 1.6 s of tone went out (80 frames), none lost to the pause
+    gap = max(b - a for a, b in itertools.pairwise(loud))
+    assert gap * 0.02 > 0.6  # the pause (1 s of wall time; ticks are skipped when the machine stalls)
+    before = np.median([rms[i] for i in loud[:10]])
+    after = np.median([rms[i] for i in loud[-10:]])
+    assert 0.07 < after / before < 0.14  # -20 dB

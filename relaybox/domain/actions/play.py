@@ -122,11 +122,17 @@ class Player:
             self._timer = None
         if self._remaining is not None:
             self._remaining = max(0.0, self._remaining - (self.clock.now() - self._since))
+        hold = getattr(self.media.leg, "pause_playback", None)  # real audio stops where it is
+        if hold is not None:
+            hold(True)
 
     def resume(self) -> None:
         if not self.paused or self.done:
             return
         self.paused = False
+        hold = getattr(self.media.leg, "pause_playback", None)
+        if hold is not None:
+            hold(False)
         if self._remaining is not None:
             self._run(self._remaining, starting=False)
 
@@ -199,6 +205,9 @@ def handlers(service: MediaService) -> dict[str, Any]:
     def set_volume(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
         action = service.control(sub, params, PlayAction)
         action.player.gain = volume(params.get("volume"))
+        set_volume = getattr(action.media.leg, "set_volume", None)  # real audio: from the next frame on
+        if set_volume is not None:
+            set_volume(action.player.gain)
         return ok("Volume changed", control_id=action.control_id)
 
     def stop(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
