@@ -168,3 +168,20 @@ def test_routing_network_dispatch() -> None:
     call = type("C", (), {"device": {"type": "sip", "params": {"to": "sip:a@b"}}})()
     assert net.place(call, None) == "sandbox-leg"  # type: ignore[arg-type]
     assert net.originate() == "sandbox-extra"
+
+
+def test_inbound_device_and_context(engine: SipEngine) -> None:
+    req = _invite("alice")
+    device, context = engine.inbound_device(parse(req.serialize()))  # type: ignore[arg-type]
+    assert context == "office"
+    assert device == {"type": "sip", "params": {"from": "sip:alice@127.0.0.1", "to": "sip:+15552220000@127.0.0.1",
+                                                "headers": []}}
+    tel = initial_request("INVITE", "sip:+15552220000@127.0.0.1", "<tel:+15551110000>",
+                          "<sip:+15552220000@127.0.0.1>", "127.0.0.1", PEER[1], "UDP", call_id="t1",
+                          extra=[("X-Ticket", "7")])
+    device, context = engine.inbound_device(parse(tel.serialize()))  # type: ignore[arg-type]
+    assert device == {"type": "phone", "params": {"from_number": "+15551110000", "to_number": "+15552220000"}}
+    other = initial_request("INVITE", "sip:sales@127.0.0.1", "<sip:bob@10.0.0.1>", "<sip:sales@127.0.0.1>",
+                            "127.0.0.1", PEER[1], "UDP", call_id="t2", extra=[("X-Ticket", "7")])
+    device, context = engine.inbound_device(parse(other.serialize()))  # type: ignore[arg-type]
+    assert context == "default" and device["params"]["headers"] == [{"name": "X-Ticket", "value": "7"}]

@@ -48,6 +48,7 @@ log = logging.getLogger("relaybox.sip")
 DEFAULT_EXPIRES = 3600
 MIN_EXPIRES = 10
 MAX_EXPIRES = 7200
+MAX_LEGS = 5000  # live SIP dialogs; more INVITEs get 503 (each holds two UDP ports and a media engine)
 SUPPORTED_METHODS = frozenset(ALLOW.replace(" ", "").split(","))
 
 
@@ -345,9 +346,12 @@ class SipEngine:
                 return
             leg.on_reinvite(req, tx)
             return
+        if len(self.legs) >= MAX_LEGS:
+            self.respond(tx, 503, "Too many calls", extra=[("Retry-After", "5")])
+            return
         who = self._trusted(req, addr)
         if who is None:
-            from_user = parse_uri(parse_name_addr(req.headers.get("From") or "").uri).user or ""
+            from_user = user_host(parse_name_addr(req.headers.get("From") or "").uri)[0]
             verdict, name = self.digest.verify(req.headers.get("Proxy-Authorization"), "INVITE", time.time(),
                                                self.store.ha1_for(from_user))
             if verdict == "ok" and name == from_user:
@@ -506,14 +510,13 @@ class SipEngine:
     def inbound_device(self, req: Request) -> tuple[dict[str, Any], str]:
         """The device of an inbound call and its context (a number's, else a sip: URI's, else default)."""
         ruri = parse_uri(req.uri)
-        frm = parse_uri(parse_name_addr(req.headers.get("From") or "").uri)
+        from_user, from_host = user_host(parse_name_addr(req.headers.get("From") or "").uri)
         to_user = ruri.user or ""
-        from_user = frm.user or ""
         to_number = _as_number(to_user)
         from_number = _as_number(from_user)
         headers = [{"name": n, "value": v} for n, v in req.headers.items if n.lower().startswith("x-")]
         to_uri = f"sip:{to_user}@{ruri.host}" if to_user else f"sip:{ruri.host}"
-        from_uri = f"sip:{from_user}@{frm.host}" if from_user else f"sip:{frm.host}"
+        from_uri = f"sip:{from_user}@{from_host}" if from_user else f"sip:{from_host or 'anonymous.invalid'}"
         if to_number and from_number:
             device: dict[str, Any] = {"type": "phone", "params": {"from_number": from_number, "to_number": to_number}}
         else:
@@ -524,6 +527,17 @@ class SipEngine:
         if context is None:
             context = self.numbers.context_for(to_uri) or self.numbers.context_for(f"sip:{to_user}@relaybox")
         return device, context or "default"
+
+
+def user_host(uri: str) -> tuple[str, str]:
+    """(user, host) of a From/To URI: sip:/sips: parsed, tel:NUMBER as a user; anything else anonymous."""
+    if uri.lower().startswith("tel:"):
+        return uri[4:].split(";")[0].strip(), ""
+    try:
+        parsed = parse_uri(uri)
+    except SipParseError:
+        return "", ""
+    return parsed.user or "", parsed.host
 
 
 def _as_number(user: str) -> str | None:

@@ -139,6 +139,19 @@ class SipLeg:
     # ------------------------------------------------------------------ inbound
 
     async def setup_inbound(self) -> None:
+        try:
+            await self._setup_inbound()
+        except Exception:
+            log.exception("sip: setting up inbound call %s failed", self.call_id)
+            if self.invite_tx is not None and self.state in ("init", "early"):
+                self.engine.respond(self.invite_tx, 500, to_tag=self.local_tag)
+            if self.call is not None and self.state != "ended":
+                self._ended_by_far_end("error", "the SIP call could not be set up")
+            self.state = "ended"
+            self._close_media()
+            self._forget()
+
+    async def _setup_inbound(self) -> None:
         from relaybox.media.endpoint import RtpEndpoint
 
         assert self.invite is not None and self.invite_tx is not None and self.choice is not None
