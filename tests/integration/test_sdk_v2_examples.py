@@ -383,6 +383,7 @@ class Case:
     answer: bool = True  # answer an inbound call before the fragment
     phone: list[dict[str, Any]] = field(default_factory=lambda: [{"wait_for": "answer"}, {"wait": 2}, {"hangup": True}])
     expect: list[str] | None = None  # exact printed lines (ids normalized) on relaybox's SDK
+    tail: list[str] | None = None  # the last printed lines (the probes), when the earlier ones vary
     official_differs: str = ""  # why the official SDK cannot run it (then only relaybox's runs)
     marks: tuple[Any, ...] = ()
     timeout: float = 25.0
@@ -565,6 +566,8 @@ def run_case(case: Case, box: Relaybox, sdks: list[str], tmp_path: Path) -> dict
     runs = run_both(box, use, tmp_path, case.id, code, drive)
     if case.expect is not None:
         assert h.printed(runs["relaybox"]) == case.expect, runs["relaybox"].describe()
+    if case.tail is not None:
+        assert h.printed(runs["relaybox"])[-len(case.tail) :] == case.tail, runs["relaybox"].describe()
     agree(runs, masks=case.masks)
     return runs
 
@@ -624,6 +627,7 @@ def media_case(
     phone: list[dict[str, Any]] | None = None,
     timeout: float = 40.0,
     masks: tuple[str, ...] = (),
+    tail: list[str] | None = None,
 ) -> Any:
     mark = PLAY if method == "calling.play" else needs(method)
     case = Case(
@@ -631,6 +635,7 @@ def media_case(
         fragment,
         masks=masks,
         expect=expect,
+        tail=tail,
         timeout=timeout,
         phone=phone or [{"wait_for": "answer"}, {"wait": 30}, {"hangup": True}],
     )
@@ -669,7 +674,7 @@ print(action.completed, action.state)
 import asyncio # to use sleep
 action = await call.play_audio_async('https://cdn.signalwire.com/default-music/welcome.mp3')
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
     ),
     media_case(
@@ -682,8 +687,9 @@ await action.stop()
 import asyncio # to use sleep
 action = await call.play_silence_async(60)
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "play_ringtone",
@@ -699,8 +705,9 @@ import asyncio # to use sleep
 action = await call.play_ringtone_async(name='us', duration=30)
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "play_tts",
@@ -715,8 +722,9 @@ await action.stop()
 import asyncio # to use sleep
 action = await call.play_tts_async(text='Welcome to SignalWire!', gender='male')
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped False"],  # the TTS (about 1.5 s) ended before the stop at 5 s
     ),
     media_case(
         "play_action_pause_resume",
@@ -768,7 +776,9 @@ action = await call.prompt_async(prompt_type='digits', media_list=media_list, di
 # .. do other important things while collecting user digits..
 if action.completed:
   result = action.result # => PromptResult object
+print(action.completed)  # probe: just started
 """,
+        expect=["False"],
     ),
     media_case(
         "prompt_audio_async",
@@ -858,9 +868,9 @@ if result.successful:
 action = await call.prompt_tts_async(prompt_type='digits', text='Please, enter your 3 digit PIN.', gender='male', digits_max=3)
 volume_result = await action.volume(5.0)
 print(volume_result.successful)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
-        ["True"],
+        ["True", "stopped True"],
     ),
     media_case(
         "prompt_action_volume_as_documented",
@@ -881,9 +891,11 @@ if result.successful:
   print(f'Url: {result.url}')
   print(f'Duration: {result.duration}')
   print(f'Size: {result.size}')
+print(result.successful, result.url.endswith('.mp3'), result.duration > 0, result.size > 0)  # probe
 """,
         phone=[{"wait_for": "answer"}, {"wait": 1}, {"say": "hello"}, {"wait": 3}, {"press": "#"}, {"wait": 30}],
         masks=(r"recordings/[\w-]+", r"(?<=Duration: )[\d.]+", r"(?<=Size: )\d+"),
+        tail=["True True True True"],
     ),
     media_case(
         "record_async",
@@ -892,8 +904,9 @@ if result.successful:
 import asyncio # to use sleep
 action = await call.record_async(stereo=True, direction='both')
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "record_action_stop",
@@ -938,7 +951,9 @@ await action.stop()
 result = await call.detect(detect_type='machine', timeout=45, initial_timeout=3)
 if result.successful:
   print(f'Detector Result: {result.result}')
+print(result.successful, result.result)  # probe
 """,
+        expect=["Detector Result: UNKNOWN", "True UNKNOWN"],  # a silent callee
     ),
     media_case(
         "detect_fax_generic",
@@ -947,6 +962,7 @@ if result.successful:
 result = await call.detect(detect_type='fax', timeout=45)
 if result.successful:
   print(f'Detector Result: {result.result}')
+print(result.successful, result.result)  # probe
 """,
         phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
@@ -958,8 +974,9 @@ import asyncio # to use sleep
 action = await call.detect_async(detect_type='digit')
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "detect_answering_machine",
@@ -968,7 +985,9 @@ await action.stop()
 result = await call.detect_answering_machine(wait_for_beep=True)
 if result.successful:
   print(f'AMD result: {result.result}') # MACHINE || HUMAN || UNKNOWN
+print(result.successful, result.result)  # probe
 """,
+        expect=["AMD result: UNKNOWN", "True UNKNOWN"],
     ),
     media_case(
         "detect_answering_machine_async",
@@ -978,8 +997,9 @@ action = await call.detect_answering_machine_async()
 # Do other things while detector runs and then stop it...
 if action.completed:
   detect_result = action.result.result # MACHINE || HUMAN || UNKNOWN
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "detect_action_stop",
@@ -989,7 +1009,7 @@ import asyncio # to use sleep
 action = await call.detect_answering_machine_async()
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         phone=[{"wait_for": "answer"}, {"wait": 30}, {"hangup": True}],
     ),
@@ -1000,8 +1020,10 @@ await action.stop()
 result = await call.detect_digit()
 if result.successful:
   print(f'Digits detected: {result.result}')
+print(result.successful, result.result)  # probe
 """,
         phone=[{"wait_for": "answer"}, {"wait": 1}, {"press": "5"}, {"wait": 30}],
+        expect=["Digits detected: 5", "True 5"],
     ),
     media_case(
         "detect_digit_async",
@@ -1010,8 +1032,9 @@ if result.successful:
 import asyncio # to use sleep
 action = await call.detect_digit_async(digits='123')
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "detect_fax",
@@ -1020,6 +1043,7 @@ await action.stop()
 result = await call.detect_fax()
 if result.successful:
   print('fax')  # doc fix: the documented body is a comment only ("# A fax has been detected!")
+print(result.successful, result.result)  # probe
 """,
         phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
     ),
@@ -1030,8 +1054,9 @@ if result.successful:
 import asyncio # to use sleep
 action = await call.detect_fax_async()
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "amd_alias",
@@ -1040,6 +1065,7 @@ await action.stop()
 result = await call.amd()
 print(result.successful, result.result)
 """,
+        expect=["True UNKNOWN"],
     ),
     media_case(
         "fax_receive",
@@ -1049,7 +1075,9 @@ result = await call.fax_receive()
 if result.successful:
   url = result.document # URL location of the document
   num_pages = result.pages
+print(result.successful, result.direction, result.pages)  # probe
 """,
+        expect=["False None None"],  # the caller sends no fax: the call ends first
     ),
     media_case(
         "fax_receive_async",
@@ -1059,8 +1087,9 @@ import asyncio # to use sleep
 action = await call.fax_receive_async()
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "fax_send",
@@ -1070,6 +1099,7 @@ result = await call.fax_send(url='https://www.w3.org/WAI/ER/tests/xhtml/testfile
 if result.successful:
   url = result.document # URL location of the document
   num_pages = result.pages
+print(result.successful, result.direction, result.pages, result.document)  # probe
 """,
     ),
     media_case(
@@ -1080,7 +1110,7 @@ import asyncio # to use sleep
 action = await call.fax_send_async(url='https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf', header='Custom Header')
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
     ),
     media_case(
@@ -1091,7 +1121,7 @@ import asyncio # to use sleep
 action = await call.fax_send_async('https://www.w3.org/WAI/ER/tests/xhtml/testfiles/resources/pdf/dummy.pdf')
 # For demonstration purposes only..
 await asyncio.sleep(5)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
     ),
     media_case(
@@ -1118,9 +1148,11 @@ if result.successful:
   # Print source and destination devices..
   print(result.source_device)
   print(result.destination_device)
+print(result.successful, result.tap)  # probe
 """,
         masks=(r"(?<='port': )(?!1234\b)\d+",),  # the platform's source port
-        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end
+        phone=[{"wait_for": "answer"}, {"wait": 10}, {"hangup": True}],  # the example waits for the call to end,
+        tail=["True {'type': 'audio', 'params': {'direction': 'listen'}}"],
     ),
     media_case(
         "tap_async",
@@ -1130,8 +1162,9 @@ import asyncio # to use sleep
 action = await call.tap_async(audio_direction='listen', target_type='rtp', target_addr='192.168.1.1', target_port=1234)
 # Do other things while tapping the media and then stop it..
 await asyncio.sleep(3)
-await action.stop()
+print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
+        expect=["stopped True"],
     ),
     media_case(
         "connect_series",
@@ -1186,7 +1219,9 @@ action = await call.connect_async(device_list=devices)
 if action.completed:
   # Your call is now connected with a remote peer
   pass  # doc fix: a comment-only body
+print(action.completed, action.state)  # probe: just started
 """,
+        expect=["False connecting"],
     ),
 ]
 
