@@ -525,3 +525,57 @@ def test_caller_cancels_while_ringing(relaybox: Any, tmp_path: Path) -> None:
     assert call["direction"] == "inbound" and call["end_reason"] == "cancel"
     status, sip = relaybox.api("GET", "/api/sip")
     assert status == 200 and sip["calls"] == 0, sip  # the dialog is forgotten
+
+
+def test_relaybox_to_relaybox_call_with_rfc4733_keys_tts_and_recording(
+        relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """relaybox A dials a number routed to a trunk that is relaybox B; on B the official v2 IVR answers,
+    prompts with TTS and records; on A the application sends 1234# (RFC 4733) once answered; B hangs up."""
+    from conftest import VENVS, Background, client_env, require_client
+
+    require_client("v2_python")
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+    try:
+        add_trunk(relaybox, "box-b", b_sip, ["+1555999"])  # A: numbers +1555999... go to B
+        add_trunk(box_b, "box-a", relaybox.sip_port)  # B: trusts A's SIP address
+        box_b.add_number(TRUNKED, "office")
+        env = {**client_env("v2_python", box_b), "CONTEXT": "office"}
+        ivr = Background("ivr-b", [str(VENVS / "sw2" / "bin" / "python"), "-u", str(SIPP_DIR / "ivr_v2.py")], env,
+                         tmp_path)
+        try:
+            ivr.wait_for(r"^READY\b", timeout=20)
+
+            async def caller() -> list[str]:
+                async with aiohttp.ClientSession() as http:
+                    ws = await V4Ws.open(http, relaybox.ws_url)
+                    await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+                    device = {"type": "phone", "params": {"to_number": TRUNKED, "from_number": OFFICE}}
+                    await ws.command("calling.dial", {"tag": "b", "devices": [[device]]})
+                    dialed = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.dial")
+                                                             if e["params"]["dial_state"] != "dialing"), None),
+                                               timeout=15)
+                    assert dialed["dial_state"] == "answered", dialed
+                    call_id, node_id = dialed["call"]["call_id"], dialed["call"]["node_id"]
+                    await asyncio.sleep(1.0)
+                    await ws.command("calling.send_digits", {"call_id": call_id, "node_id": node_id,
+                                                             "control_id": "d1", "digits": "1234#"})
+                    await ws.wait_state(call_id, "ended")  # B says goodbye and hangs up
+                    states = ws.states(call_id)
+                    await ws.close()
+                    return states
+
+            states = asyncio.run(caller())
+            ivr.wait_for(r"^HANGUP ", timeout=15)
+        finally:
+            ivr.stop()
+    finally:
+        assert box_b.stop() == 0
+    assert states[-1] == "ended" and "answered" in states, states
+    lines = ivr.lines
+    assert "PROMPT True 1234 #" in lines and "PLAY True" in lines, lines
+    a_calls = [c for c in history(relaybox) if c["direction"] == "outbound"]
+    assert a_calls and a_calls[0]["end_reason"] == "hangup", a_calls
