@@ -72,6 +72,8 @@ async def test_handshake_reconnect_and_resume() -> None:
     client.on("signalwire.socket.open", lambda: events.append("open"))
     client.on("signalwire.socket.close", lambda: events.append("close"))
     client.on("ready", lambda c: ready.put_nowait(c.protocol))
+    messages: list[Any] = []
+    client.on("signalwire.socket.message", messages.append)
     task = client.connect()
     try:
         first = await asyncio.wait_for(ready.get(), 5)
@@ -85,6 +87,8 @@ async def test_handshake_reconnect_and_resume() -> None:
             ("blade.ping", None),
         ]
         assert "sessionid" not in server.frames[0][0]["params"]
+        # every frame from the server is a signalwire.socket.message event (the parsed message)
+        assert [m.id for m in messages[:2]] == [f["id"] for f in server.frames[0][:2]]
         assert server.frames[0][1]["params"]["params"] == {}
         assert server.frames[0][2]["params"] == {"command": "add", "protocol": first, "channels": ["notifications"]}
 
