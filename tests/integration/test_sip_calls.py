@@ -579,3 +579,47 @@ def test_relaybox_to_relaybox_call_with_rfc4733_keys_tts_and_recording(
     assert "PROMPT True 1234 #" in lines and "PLAY True" in lines, lines
     a_calls = [c for c in history(relaybox) if c["direction"] == "outbound"]
     assert a_calls and a_calls[0]["end_reason"] == "hangup", a_calls
+
+
+def test_connect_an_inbound_sip_call_to_a_trunk(relaybox: Any, tmp_path: Path) -> None:
+    """sipp calls in, the application answers and connects it to a number on a trunk (a sipp UAS); when the
+    caller hangs up, relaybox ends the connected leg with a BYE."""
+    caller_port, callee_port = _free_udp_tcp_port(), _free_udp_tcp_port()
+    add_trunk(relaybox, "callers", caller_port)
+    add_trunk(relaybox, "carrier", callee_port, ["+1555999"])
+    relaybox.add_number(OFFICE, "office")
+    callee = sipp(relaybox, tmp_path, "-sn", "uas", port=callee_port, background=True)
+
+    async def app() -> list[str]:
+        async with aiohttp.ClientSession() as http:
+            ws = await V4Ws.open(http, relaybox.ws_url)
+            await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+            caller = await asyncio.create_subprocess_exec(
+                "sipp", f"127.0.0.1:{relaybox.sip_port}", "-i", "127.0.0.1", "-p", str(caller_port), "-nostdin",
+                "-m", "1", "-timeout", "30s", "-timeout_error", "-trace_err", "-sn", "uac", "-d", "4000", "-s", OFFICE,
+                cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL)
+            offer = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.receive")), None),
+                                      timeout=15)
+            call_id, node_id = offer["call_id"], offer["node_id"]
+            await ws.command("calling.answer", {"call_id": call_id, "node_id": node_id})
+            await ws.wait_state(call_id, "answered")
+            device = {"type": "phone", "params": {"to_number": TRUNKED, "from_number": OFFICE}}
+            await ws.command("calling.connect", {"call_id": call_id, "node_id": node_id, "devices": [[device]]})
+            await ws.wait_for(lambda: [e for e in ws.events("calling.call.connect")
+                                       if e["params"].get("connect_state") == "connected"], timeout=15)
+            assert await asyncio.wait_for(caller.wait(), 30) == 0, sipp_log(tmp_path)
+            await ws.wait_state(call_id, "ended")
+            states = [e["params"]["connect_state"] for e in ws.events("calling.call.connect")]
+            await ws.close()
+            return states
+
+    try:
+        states = asyncio.run(app())
+        out, _ = callee.communicate(timeout=20)
+        assert callee.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if callee.poll() is None:
+            callee.kill()
+    assert states[:2] == ["connecting", "connected"], states
+    ended = {c["to_number"]: c["end_reason"] for c in history(relaybox) if c["state"] == "ended"}
+    assert ended.get(TRUNKED) is not None and ended.get(f"sip:{OFFICE}@127.0.0.1") == "hangup", ended
