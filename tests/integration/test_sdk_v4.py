@@ -354,3 +354,68 @@ async def test_play_on_the_platform(relaybox: Relaybox) -> None:
         assert stopped.params["state"] == "finished"
         await call.hangup()
         await call.wait_for_ended(timeout=10)
+
+
+# -- the official v4 media scenarios, on relaybox's RelayClient --------------------------------------------
+
+MEDIA_SCRIPT = ROOT / "tests" / "clients" / "media" / "v4_python.py"
+PEER = "+15554440000"
+ANSWER = [{"ring": 0.5}, {"answer": True}]
+
+# scenario -> (the callee's script, lines the official client prints there: test_media_v4.py)
+SCENARIOS: dict[str, tuple[list[dict[str, Any]], list[str]]] = {
+    "play": (ANSWER, ["PLAY_STOPPED finished", "PLAY_TTS finished", "PLAY_RINGTONE finished", "PLAY_BAD 400"]),
+    "prompt": (
+        [*ANSWER, {"wait_for": "prompt"}, {"press": "55#"}, {"wait_for": "prompt"}, {"say": "yes please"}],
+        ["PROMPT digit 55 #", "COLLECT speech yes please"],
+    ),
+    "amd": ([*ANSWER, {"machine": {"greeting": "Leave a message", "beep": True}}], ["AMD MACHINE"]),
+    "digits": (ANSWER, ["SEND_DIGITS 200", "SEND_DIGITS_BAD 400"]),
+    "connect": (ANSWER, ["CONNECT_REPLY 200", "HOLD ok", "DISCONNECT_REPLY 200"]),
+    "detect": ([*ANSWER, {"press": "1"}, {"wait": 1}, {"fax": {"pages": 1}}], ["DETECT_FAX CED"]),
+    "controls": ([*ANSWER, {"say": "talking all along " * 8}], ["COLLECT_WAITING False", "COLLECT_TIMED_OUT no_input"]),
+    "record": ([*ANSWER, {"say": "This is the v4 recording"}, {"press": "#"}], []),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_official_media_scenarios_on_this_sdk(scenario: str, relaybox: Relaybox, tmp_path: Path) -> None:
+    """tests/clients/media/v4_python.py (written for the official signalwire-sdk) with only its imports changed
+    to relaybox.relay: record, play/pause/resume/volume/stop, prompt and collect, AMD, send_digits, connect with
+    hold/unhold and disconnect, detect digit/fax, record pause/resume and collect input timers print what the
+    official client prints (the assertions of test_media_v4.py)."""
+    script, expected = SCENARIOS[scenario]
+    relaybox.set_phone(ANSWERS, script)
+    relaybox.set_phone(PEER, [*ANSWER, {"wait": 60}])
+    code = MEDIA_SCRIPT.read_text()
+    code = code.replace("from signalwire.relay import RelayClient", "from relaybox.relay import RelayClient")
+    code = code.replace("from signalwire.relay.client import RelayError", "from relaybox.relay.v4 import RelayError")
+    assert "signalwire" not in code.replace("signalwire-sdk", "")
+    path = tmp_path / "v4_media.py"
+    path.write_text(code)
+    env = _env()
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        SW_PROJECT=relaybox.project,
+        SW_TOKEN=relaybox.token,
+        SIGNALWIRE_SPACE=relaybox.ws_url,
+        SCENARIO=scenario,
+        TO=ANSWERS,
+        PEER=PEER,
+        SCRIPT_TIMEOUT="40",
+    )
+    bg = Background(f"v4-media-{scenario}", [sys.executable, "-u", str(path)], env, tmp_path)
+    try:
+        bg.wait_for(r"^HANGUP |^ERROR|^SCRIPT TIMEOUT", timeout=45)
+    finally:
+        bg.stop()
+    lines = bg.lines
+    assert lines[0] == "READY" and lines[1].startswith("DIAL True "), bg.describe()
+    assert lines[-1] == "HANGUP hangup", bg.describe()
+    for line in expected:
+        assert line in lines, bg.describe()
+    if scenario == "record":
+        assert any(re.fullmatch(r"RECORD finished http://\S+\.wav [\d.]+ \d+", x) for x in lines), bg.describe()
+    if scenario == "detect":
+        assert any(re.fullmatch(r"DETECT_DIGIT (1|finished)", x) for x in lines), bg.describe()
