@@ -88,6 +88,8 @@ def test_register_challenge_then_bind_and_route(engine: SipEngine) -> None:
         assert ok.status == 200 and "expires=300" in (ok.headers.get("Contact") or "")
         binding = engine.binding("alice")
         assert binding is not None and binding.contact == "sip:alice@127.0.0.1:7000" and binding.source == PEER
+        assert engine._trusted(_invite("alice"), PEER) == ("user", "alice")  # calls from where alice registered
+        assert engine._trusted(_invite("alice"), ("127.0.0.1", 1)) is None
         target = engine.route({"type": "sip", "params": {"to": "sip:alice@127.0.0.1", "codecs": ["PCMA"],
                                                          "headers": [{"name": "X-A", "value": "1"},
                                                                      {"name": "P-Other", "value": "2"}]}})
