@@ -149,6 +149,9 @@ def test_bad_requests_get_stateless_errors_and_never_raise(engine: SipEngine) ->
         no_codec = _invite("x", body=b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 18\r\n")
         (refused,) = feed(engine, no_codec)
         assert refused.status == 488
+        no_contact = _invite("x")
+        no_contact.headers.remove("Contact")
+        assert [r.status for r in feed(engine, no_contact)] == [400]
         engine.on_message(ValueError("x"), PEER, "UDP")  # type: ignore[arg-type]  # a bug is logged, not raised
         assert engine.stats["errors"] == 1
 

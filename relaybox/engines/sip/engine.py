@@ -366,6 +366,14 @@ class SipEngine:
                 log.info("sip: INVITE from %s:%d refused (bad credentials)", addr[0], addr[1])
                 self.respond(tx, 403, "Bad credentials")
                 return
+        contacts = req.headers.get_all("Contact")
+        try:
+            contact_ok = bool(contacts) and parse_name_addr(contacts[0]).uri != "*"
+        except SipParseError:
+            contact_ok = False
+        if not contact_ok:
+            self.respond(tx, 400, "Missing or bad Contact")
+            return
         if not req.body:
             self.respond(tx, 488, "An SDP offer is required")
             return
