@@ -3,8 +3,7 @@ same scenario on the official signalwire==2.1.1 side by side: both must print th
 the same lines (ids and object reprs aside).
 
 See sdk_harness.py for what is changed in an example (import line, host, placeholder numbers) and how
-fragments are wrapped. Examples that need a calling method the platform does not implement yet are skipped
-with the reason "platform: <method> not implemented yet" (they run as soon as the platform answers it).
+fragments are wrapped. Every example runs: the platform implements every calling method the reference uses.
 
 Fixes of the documentation's own typos (the printed code does not compile as is) are marked `# doc fix`.
 """
@@ -24,20 +23,6 @@ import sdk_harness as h
 from conftest import Relaybox
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def platform_has(method: str) -> bool:
-    """Whether relaybox's server implements the calling METHOD (its name appears in the domain layer)."""
-    needle = f'"{method}"'
-    return any(
-        needle in p.read_text(errors="replace")
-        for p in (ROOT / "relaybox").rglob("*.py")
-        if "relay" not in p.relative_to(ROOT / "relaybox").parts[:1]
-    )
-
-
-def needs(method: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not platform_has(method), reason=f"platform: {method} not implemented yet")
 
 
 @pytest.fixture(scope="module")
@@ -616,9 +601,6 @@ def _resolves(host: str) -> bool:
 # that includes it succeeds where that host is reachable and ends in play error (unsuccessful) where not.
 CDN_REACHABLE = _resolves("cdn.signalwire.com")
 
-PLAY = pytest.mark.skipif(not platform_has("calling.play"), reason="platform: calling.play not implemented yet")
-
-
 def media_case(
     id: str,
     method: str,
@@ -629,7 +611,6 @@ def media_case(
     masks: tuple[str, ...] = (),
     tail: list[str] | None = None,
 ) -> Any:
-    mark = PLAY if method == "calling.play" else needs(method)
     case = Case(
         id,
         fragment,
@@ -639,7 +620,7 @@ def media_case(
         timeout=timeout,
         phone=phone or [{"wait_for": "answer"}, {"wait": 30}, {"hangup": True}],
     )
-    return pytest.param(case, marks=mark, id=id)
+    return pytest.param(case, id=id)
 
 
 MEDIA = [
@@ -941,7 +922,6 @@ await action.stop()
             phone=[{"wait_for": "answer"}, {"wait": 30}, {"hangup": True}],
             official_differs="signalwire 2.1.1's SendDigitsAction has no stop() (the docs call it)",
         ),
-        marks=needs("calling.send_digits"),
         id="send_digits_async",
     ),
     media_case(
@@ -1652,7 +1632,6 @@ def test_example_send_sms(box: Relaybox, sdks: list[str], tmp_path: Path) -> Non
     assert status == 200 and bodies[before:] == ["Welcome to SignalWire!"] * len(runs), body
 
 
-@PLAY
 def test_example_outbound_call(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
         box.wait_until(lambda: "Hanging up.." in bg.stderr, timeout=40, message="'Hanging up..'")
@@ -1660,7 +1639,6 @@ def test_example_outbound_call(box: Relaybox, sdks: list[str], tmp_path: Path) -
     run_both(box, sdks, tmp_path, "example-outbound", EXAMPLE_OUTBOUND, drive)
 
 
-@needs("calling.connect")
 def test_example_connect_inbound_to_devices(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
     def drive(bg: h.Background, sdk: str) -> None:
         h.wait_receiving(box, bg)
