@@ -169,6 +169,41 @@ def test_inbound_with_digest_credentials_reaches_the_context(relaybox: Any, clie
     assert call["from_number"] == "sip:carol@127.0.0.1" and call["end_reason"] == "hangup"
 
 
+def fuzz_from_a_trusted_trunk(box: Any, s: socket.socket, target: tuple[str, int], count: int = 1500) -> None:
+    """Mutations of valid requests of every method from a trunk's address: they reach the handlers."""
+    import random
+
+    from relaybox.sip.dialog import initial_request
+
+    port = s.getsockname()[1]
+    add_trunk(box, "fuzz", port)
+    sdp = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           b"m=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n")
+    bases = []
+    for m in ("INVITE", "REGISTER", "BYE", "CANCEL", "OPTIONS", "NOTIFY", "INFO", "ACK", "REFER", "UPDATE"):
+        to = "<sip:+15552220000@127.0.0.1>" + (";tag=abc" if m in ("BYE", "NOTIFY", "INFO", "REFER") else "")
+        bases.append(initial_request(
+            m, f"sip:+15552220000@127.0.0.1:{target[1]}", "<sip:alice@127.0.0.1>", to, "127.0.0.1", port, "UDP",
+            call_id=f"fz-{m}", contact=f"<sip:alice@127.0.0.1:{port}>", body=sdp if m == "INVITE" else b"",
+            content_type="application/sdp" if m == "INVITE" else None).serialize())
+    rng = random.Random(11)
+    for i in range(count):
+        data = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(0, 6)):
+            op, pos = rng.random(), rng.randrange(len(data))
+            if op < 0.4:
+                data[pos] = rng.randrange(32, 127)
+            elif op < 0.7:
+                del data[pos:pos + rng.randint(1, 10)]
+            else:
+                data[pos:pos] = bytes(rng.choice(b":;<>\"\r\n ,=@0123456789") for _ in range(rng.randint(1, 4)))
+        s.sendto(bytes(data).replace(b"fz-", b"fz%d-" % i), target)
+        if i % 50 == 0:
+            time.sleep(0.02)
+    status, _ = box.api("DELETE", "/api/trunks/fuzz")
+    assert status == 200
+
+
 def test_malformed_datagrams_do_not_crash_and_a_call_still_works(
         relaybox: Any, clients: Any, tmp_path: Path) -> None:
     from tests.unit.test_sip_message import TORTURE, WSINV
@@ -177,6 +212,7 @@ def test_malformed_datagrams_do_not_crash_and_a_call_still_works(
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for data in [*TORTURE, WSINV, b"\x00" * 100, os.urandom(1400), b"SIP/2.0 200 OK\r\n\r\n"]:
             s.sendto(data[:65000], target)
+        fuzz_from_a_trusted_trunk(relaybox, s, target)
     with socket.create_connection(target) as t:  # TCP: garbage, then a bad Content-Length
         t.sendall(os.urandom(3000) + b"\r\n\r\nINVITE sip:a@b SIP/2.0\r\nContent-Length: zz\r\n\r\n")
     time.sleep(0.5)
