@@ -51,6 +51,7 @@ KEY_SECONDS, GAP_SECONDS = 0.1, 0.1
 PAUSES = {"w": 0.5, "W": 1.0}
 DEDUPE_SECONDS = 0.3  # an in-band key this close to the same RFC 4733 key is the same press
 MAX_FREEFORM_SECONDS = 15.0
+LOOP_SECONDS = 120.0  # ringback without an end (a connect that failed says nothing to the leg)
 
 
 def tts_voice(params: dict[str, Any]) -> str:
@@ -70,10 +71,13 @@ class _Playout:
         self.segments: deque[tuple[Samples, bool, bool]] = deque()  # (samples, loop, gain applies)
         self.pos = 0
         self.paused = False
+        self.loop_frames = 0  # a loop (ringback) stops by itself after LOOP_SECONDS
 
     def add(self, samples: Samples, loop: bool = False, gain: bool = True) -> None:
         if len(samples):
             self.segments.append((samples, loop, gain))
+            if loop:
+                self.loop_frames = int(LOOP_SECONDS * RATE / FRAME)
 
     def clear(self) -> None:
         self.segments.clear()
@@ -96,6 +100,12 @@ class _Playout:
         out = np.zeros(FRAME, dtype=np.int16)
         filled = 0
         scaled = gain != 1.0 and self.segments[0][2]
+        if self.segments[0][1]:
+            self.loop_frames -= 1
+            if self.loop_frames <= 0:
+                self.stop_loops()
+                if not self.segments:
+                    return None
         while filled < FRAME and self.segments:
             samples, loop, _gain = self.segments[0]
             take = min(FRAME - filled, len(samples) - self.pos)
@@ -288,6 +298,8 @@ class CallMedia:
         self.heard_log.append(entry)
         del self.heard_log[:-50]
         kind = entry.get("type")
+        if kind != "ringback":
+            self.playout.stop_loops()  # whatever comes next ends the ringback
         if kind == "tts":
             samples = self.prepared.pop(("tts", entry["text"]), None)
             if samples is None:
@@ -325,6 +337,8 @@ class CallMedia:
         """`silence`: the domain stopped every player: stop what is still queued (barge-in, stop)."""
         if name == "silence" and self.playout.remaining > 0.1:
             self.playout.clear()
+        elif name in ("play", "prompt"):
+            self.playout.stop_loops()
 
     def close(self) -> None:
         if self.closed:
