@@ -69,6 +69,10 @@ def normalize_device(device: Any, where: str = "device", defaults: dict[str, Any
         _number(params, "to_number", where)
         _number(params, "from_number", where)
     elif dtype == "sip":
+        # signalwire 2.x (Python) sends every device as from_number/to_number, a SIP one included
+        for key in ("to", "from"):
+            if params.get(key) is None and params.get(f"{key}_number") is not None:
+                params[key] = params[f"{key}_number"]
         to = params.get("to")
         if not isinstance(to, str) or not is_sip_uri(to):
             raise bad_request(f"{where}: 'to' must be a SIP URI (sip:user@host), got {to!r}")

@@ -30,3 +30,14 @@ def test_outbound_dial_busy(relaybox, clients):
 
 def test_two_consumers_share_a_context(relaybox, clients):
     sc.two_consumers(relaybox, clients, FLAVOR)
+
+
+def test_outbound_dial_sip_device(relaybox, clients):
+    """calling.dial(call_type='sip') sends the SIP addresses as from_number/to_number: a sandbox SIP phone answers."""
+    to = "sip:alice@sandbox.example"
+    relaybox.set_phone(to, [{"ring": 0.5}, {"answer": True}])
+    result = clients.run(FLAVOR, "dial", env={"FROM": "sip:app@relaybox.example", "TO": to, "CALL_TYPE": "sip"})
+    assert "DIAL successful: True" in result.lines, result.describe()
+    assert "HANGUP True hangup" in result.lines, result.describe()
+    calls = relaybox.sandbox_calls(to)
+    assert len(calls) == 1 and calls[0]["from"] == "sip:app@relaybox.example", calls

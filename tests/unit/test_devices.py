@@ -248,3 +248,11 @@ def test_three_levels_of_nesting_are_refused() -> None:
 def test_group_defaults_apply_to_every_device() -> None:
     groups = normalize_groups([[{"type": "phone", "params": {"to_number": B}}]], {"from_number": A})
     assert groups[0][0]["params"]["from_number"] == A
+
+
+def test_sip_device_as_signalwire_2x_sends_it() -> None:
+    # signalwire 2.1.1's calling.dial(call_type='sip', from_number=..., to_number=...) names the keys so
+    out = normalize_device({"type": "sip", "params": {"from_number": "sip:a@example.com", "to_number": "sip:b@h"}})
+    assert out["params"]["to"] == "sip:b@h"
+    assert out["params"]["from"] == "sip:a@example.com"
+    refused(normalize_device, {"type": "sip", "params": {"to_number": "+15551230000"}}, match="'to'")

@@ -13,6 +13,7 @@ from signalwire.relay.client import Client
 FROM = os.environ.get("FROM", "+15551110000")
 TO = os.environ.get("TO", "+15553330000")
 DIAL_TIMEOUT = os.environ.get("DIAL_TIMEOUT")
+CALL_TYPE = os.environ.get("CALL_TYPE", "phone")
 SCRIPT_TIMEOUT = float(os.environ.get("SCRIPT_TIMEOUT", "60"))
 
 
@@ -44,6 +45,7 @@ async def ready(client):
     out("READY")
     try:
         dial_kwargs = {"timeout": int(DIAL_TIMEOUT)} if DIAL_TIMEOUT else {}
+        dial_kwargs["call_type"] = CALL_TYPE
         result = await client.calling.dial(from_number=FROM, to_number=TO, **dial_kwargs)
         call = result.call
         out("DIAL successful:", result.successful)
