@@ -51,7 +51,11 @@ async def ready(client):
         out("DIAL successful:", result.successful)
         if not result.successful:
             # the client fails the dial on state `ending`, but sets call.busy/failed only on `ended`
-            await asyncio.wait_for(call.wait_for_ended(), 10)
+            # (polled: under load the client's own wait_for_ended can return before its flags are set)
+            for _ in range(200):
+                if call.state == "ended":
+                    break
+                await asyncio.sleep(0.05)
         out("CALL", call.id, "state", call.state, "busy", call.busy, "failed", call.failed)
         if result.successful:
             hung = await call.hangup()
