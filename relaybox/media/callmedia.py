@@ -458,12 +458,14 @@ class CallMedia:
             self._tone(name)
         if self.utterances is None:
             return
-        event = self.utterances.feed(t, frame)
+        event = self.utterances.feed(t, frame, energy)
         self._voiced = self.utterances.last_voiced
         words = self.utterances.bursts
-        for detector, session in [(self.machine, None), *((s.detector, s) for s in self.amd_sessions)]:
-            names = detector.voice(t, self._voiced, words)
-            if session is not None and names:
+        if not self.machine.done:
+            self.machine.voice(t, self._voiced, words)
+        for session in list(self.amd_sessions):
+            names = session.detector.voice(t, self._voiced, words)
+            if names:
                 session.emit(names)
         if isinstance(event, Utterance):
             self._utterance(event)

@@ -27,6 +27,7 @@ from relaybox.media.errors import missing
 log = logging.getLogger("relaybox.media")
 
 Samples = npt.NDArray[np.int16]
+QUIET_ENERGY = 160 * 60.0**2  # a 20 ms frame below RMS 60 (about -55 dBm0) is not speech
 DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 DIGIT_VALUE = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
@@ -86,8 +87,10 @@ class Utterances:
     def bursts(self) -> int:
         return self._bursts if self.speaking else 0
 
-    def feed(self, t: float, frame: Samples) -> tuple[str, float] | Utterance | None:
-        v = self.last_voiced = self.voiced(frame)
+    def feed(self, t: float, frame: Samples, energy: float | None = None) -> tuple[str, float] | Utterance | None:
+        """ENERGY (sum of squares), when the caller has it, skips the VAD on frames too quiet to be speech."""
+        quiet = energy is not None and energy < QUIET_ENERGY
+        v = self.last_voiced = False if quiet else self.voiced(frame)
         self._recent.append(v)
         if not self.speaking:
             self._pre.append(frame)

@@ -51,7 +51,7 @@ class DtmfDetector:
     """Feed 20 ms frames; `feed` returns a key when a press is recognised (once per press)."""
 
     def __init__(self) -> None:
-        self.buf = np.zeros(WINDOW, dtype=np.float64)
+        self.prev: Samples = np.zeros(WINDOW // 2, dtype=np.int16)  # the window is the last two frames
         self.candidate: str | None = None
         self.hits = 0
         self.current: str | None = None  # the key being held (already reported)
@@ -75,9 +75,8 @@ class DtmfDetector:
 
     def feed(self, frame: Samples, quiet: bool = False) -> str | None:
         """QUIET: the caller knows the whole window is below the analysis threshold (saves the maths)."""
-        self.buf[:-len(frame)] = self.buf[len(frame):]
-        self.buf[-len(frame):] = frame
-        key = None if quiet else self.classify(self.buf)
+        prev, self.prev = self.prev, frame
+        key = None if quiet else self.classify(np.concatenate((prev, frame)).astype(np.float64))
         if key is None:
             self.misses += 1
             if self.misses >= 2:
@@ -103,7 +102,7 @@ class ToneDetector:
     BEEP = (0.12, 2.0, 300.0, 2500.0)  # min/max seconds, frequency range
 
     def __init__(self) -> None:
-        self.buf = np.zeros(WINDOW, dtype=np.float64)
+        self.prev: Samples = np.zeros(WINDOW // 2, dtype=np.int16)
         self.window = np.hanning(WINDOW)
         self.freq: float | None = None
         self.run = 0  # frames of the current steady tone
@@ -126,9 +125,8 @@ class ToneDetector:
         return float((k + shift) * RATE / WINDOW)
 
     def feed(self, frame: Samples, quiet: bool = False) -> str | None:
-        self.buf[:-len(frame)] = self.buf[len(frame):]
-        self.buf[-len(frame):] = frame
-        f = None if quiet else self.peak(self.buf)
+        prev, self.prev = self.prev, frame
+        f = None if quiet else self.peak(np.concatenate((prev, frame)).astype(np.float64))
         seconds = self.run * len(frame) / RATE
         if f is not None and self.freq is not None and abs(f - self.freq) < 40:
             self.run += 1
