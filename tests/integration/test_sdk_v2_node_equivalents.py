@@ -109,7 +109,7 @@ def test_task_from_node_to_relaybox_sdk_and_back(box: Any, tmp_path: Path) -> No
     """Node create-task.js -> relaybox's Python consumer-task.py; Python create-task.py -> Node consumer-task.js."""
     consumer = h.start(box, "relaybox", CONSUMER_TASK, tmp_path, "py-consumer-task")
     try:
-        h.settle(1.5)
+        h.wait_receiving(box, consumer)
         node_task = start_node(box, NODE_CREATE_TASK, tmp_path, "node-create-task")
         assert node_task.wait(20) == 0, node_task.describe()
         consumer.wait_for(r"^data for your job$", timeout=20)
@@ -117,9 +117,10 @@ def test_task_from_node_to_relaybox_sdk_and_back(box: Any, tmp_path: Path) -> No
         h.finish(consumer)
     assert h.printed(consumer) == ["Handle inbound task", "unique id", "data for your job"]
 
+    since = h.receive_count(box)
     node_consumer = start_node(box, NODE_CONSUMER_TASK, tmp_path, "node-consumer-task")
     try:
-        h.settle(2.0)
+        h.wait_receiving(box, since=since)
         py_task = h.start(box, "relaybox", CREATE_TASK, tmp_path, "py-create-task")
         py_task.wait_for(r"^Task delivered$", timeout=20)
         node_consumer.wait_for(r"Inbound task", timeout=20)
@@ -134,7 +135,7 @@ def test_client_dial_node_and_relaybox_sdk(box: Any, tmp_path: Path) -> None:
     try:
         node.wait_for(r"^answered$", timeout=20)
     finally:
-        node.stop()
+        node.stop(2)  # a RelayClient (not a consumer) ignores SIGTERM: killed after 2 s
     py = h.start(box, "relaybox", GS_CLIENT, tmp_path, "py-client-dial")
     try:
         py.wait_for(r"^Your call has been answered\.\.$", timeout=20)
@@ -262,11 +263,14 @@ def _heard(call: dict[str, Any]) -> list[Any]:
 
 def test_inbound_pin_example_node_and_python(box: Any, sdks: list[str], tmp_path: Path) -> None:
     """Inbound Calls: the caller is asked for a PIN, presses 123 and hears it played back, then the call ends."""
-    runs: list[tuple[str, Background]] = [("node", start_node(box, NODE_INBOUND_PIN, tmp_path, "node-inbound-pin"))]
-    runs += [(sdk, h.start(box, sdk, PY_INBOUND_PIN, tmp_path, "py-inbound-pin")) for sdk in sdks]
-    for who, bg in runs:
+    for who in ["node", *sdks]:  # one consumer at a time: each call must reach the consumer under test
+        since = h.receive_count(box)
+        if who == "node":
+            bg = start_node(box, NODE_INBOUND_PIN, tmp_path, "node-inbound-pin")
+        else:
+            bg = h.start(box, who, PY_INBOUND_PIN, tmp_path, "py-inbound-pin")
         try:
-            h.settle(1.5)
+            h.wait_receiving(box, since=since)
             placed = box.place_call(h.CALLER, h.OFFICE, script=PIN_SCRIPT)
             ended = box.wait_sandbox_ended(placed["id"], timeout=30)
         finally:
