@@ -141,7 +141,7 @@ async def test_dial_answered_properties_and_hangup(relaybox: Relaybox) -> None:
         assert call.state == "answered" and call.direction == "outbound" and call.tag == "my-tag"
         assert call.call_id and call.node_id and call.project_id == relaybox.project
         assert call.device["params"]["to_number"] == ANSWERS
-        assert call.context == client.relay_protocol and isinstance(call.segment_id, str)
+        assert call.context == client.relay_protocol and call.segment_id  # the platform's call segment
         await call.hangup()
         ended = await call.wait_for_ended(timeout=10)
         assert ended.params["call_state"] == "ended" and call.state == "ended"
@@ -179,7 +179,9 @@ async def test_inbound_answer_and_pass(relaybox: Relaybox) -> None:
         # whichever session was offered it first: a passes, b answers (or b answers directly)
         call = await asyncio.wait_for(second.get(), 15)
         assert call.call_id == placed["call_id"] and call.direction == "inbound" and call.context == "office"
-        assert call.device["params"]["from_number"] == CALLER
+        assert call.device["params"]["from_number"] == CALLER and call.device["type"] == "phone"
+        assert call.node_id and call.project_id == relaybox.project and call.segment_id and call.tag == ""
+        assert call.state == "answered"
         await call.wait_for_ended(timeout=15)
     finally:
         await a.disconnect()
