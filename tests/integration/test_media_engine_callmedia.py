@@ -256,3 +256,43 @@ async def test_fax_sent_between_two_calls_arrives_with_every_page(tmp_path: Path
     assert rb.remote_identity == "+15551112222" and ra.remote_identity == "+15553334444"
     assert pdf is not None and pdf_pages(pdf) == 2
     assert a.fax is None and b.fax is None
+
+
+async def test_websocket_tap_streams_the_real_audio_at_16k() -> None:
+    from aiohttp import WSMsgType, web
+
+    frames: list[bytes] = []
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                frames.append(msg.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/tap", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    a, b, _sa, _sb = await call()
+    try:
+        tap = b.tap_opener("listen").open_ws(f"ws://127.0.0.1:{port}/tap", "PCMU", 16000)
+        tap.start()
+        assert tap.source_device() == {"type": "ws", "params": {"uri": f"ws://127.0.0.1:{port}/tap",
+                                                                 "codec": "PCMU", "rate": 16000}}
+        b.endpoint.send(tone((1000.0,), 0.5, 8000.0))  # what the platform sends to the far end
+        await wait_for(lambda: len(frames) >= 30, 3)
+        tap.close()
+        await asyncio.sleep(0.3)  # the sender closes its WebSocket
+    finally:
+        a.close()
+        b.close()
+        await runner.cleanup()
+    assert {len(f) for f in frames} == {320}  # 20 ms at 16 kHz, one byte a sample
+    x = np.concatenate([g711.decode(f, "PCMU") for f in frames]).astype(float)
+    spec = np.abs(np.fft.rfft(x))
+    assert int(np.argmax(spec)) * 16000 / len(x) == pytest.approx(1000, abs=20)
