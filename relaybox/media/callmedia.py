@@ -469,6 +469,8 @@ class CallMedia:
                 session.emit(names)
         if isinstance(event, Utterance):
             self._utterance(event)
+        elif event is not None and self.hints is not None and self.playout.remaining > 0:
+            self.playout.clear()  # barge-in: a collect waits for speech and the caller started talking
 
     # -- input from the far end --------------------------------------------------------------------
 

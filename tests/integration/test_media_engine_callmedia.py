@@ -296,3 +296,17 @@ async def test_websocket_tap_streams_the_real_audio_at_16k() -> None:
     x = np.concatenate([g711.decode(f, "PCMU") for f in frames]).astype(float)
     spec = np.abs(np.fft.rfft(x))
     assert int(np.argmax(spec)) * 16000 / len(x) == pytest.approx(1000, abs=20)
+
+
+async def test_speech_barges_in_on_a_prompt_while_a_collect_waits_for_speech() -> None:
+    a, b, _sa, sb = await call()
+    b.expect_speech([])
+    b.playout.add(tone((500.0,), 5.0, 8000.0))  # a long prompt to the caller
+    await asyncio.sleep(0.3)
+    assert b.playout.remaining > 3
+    await say(a, "one two three four")
+    await wait_for(lambda: b.playout.remaining == 0, 2)  # cut as soon as the caller spoke
+    await wait_for(lambda: sb.voices, 4)
+    assert sb.voices[0][0] == "one two three four"
+    a.close()
+    b.close()
