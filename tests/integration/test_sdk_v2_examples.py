@@ -1640,12 +1640,19 @@ def test_example_outbound_call(box: Relaybox, sdks: list[str], tmp_path: Path) -
 
 
 def test_example_connect_inbound_to_devices(box: Relaybox, sdks: list[str], tmp_path: Path) -> None:
+    """The first device answers and hangs up after 5 s; the example then hangs up the caller, who would
+    otherwise stay 600 s (60 s of wall-clock time)."""
+    box.set_phone("+18991114443", [{"ring": 1}, {"answer": True}, {"wait": 5}, {"hangup": True}])
+    before = {c["id"] for c in box.sandbox_calls("+18991114443")}
+
     def drive(bg: h.Background, sdk: str) -> None:
         h.wait_receiving(box, bg)
-        placed = box.place_call(h.CALLER, h.OFFICE, script=[{"wait_for": "answer"}, {"wait": 60}])
-        box.wait_sandbox_ended(placed["id"], timeout=60)
+        placed = box.place_call(h.CALLER, h.OFFICE, script=[{"wait_for": "answer"}, {"wait": 600}])
+        box.wait_sandbox_ended(placed["id"], timeout=20)
 
     run_both(box, sdks, tmp_path, "example-connect", EXAMPLE_CONNECT, drive)
+    devices = [c for c in box.sandbox_calls("+18991114443") if c["id"] not in before]
+    assert len(devices) == len(sdks), devices
 
 
 SEED_CODE = re.compile(
