@@ -344,4 +344,8 @@ def test_every_node_example_has_a_python_equivalent() -> None:
                 missing.append(f"{name} -> {needle}")
         elif f".{_snake(name)}(" not in sources.replace(" ", ""):
             missing.append(f"{name} -> .{_snake(name)}(")
+    # the Consumer handlers of the Node examples (onTask: ..., teardown: ...) -> the Python consumer methods
+    handlers = set(re.findall(r"^(on[A-Z]\w+|ready|setup|teardown): ", seed.read_text(), re.M))
+    assert {"onIncomingCall", "onTask", "onIncomingMessage", "onMessageStateChange", "teardown"} <= handlers
+    missing += [f"{n} -> def {_snake(n)}(" for n in sorted(handlers) if f"def{_snake(n)}(self" not in sources]
     assert not missing, missing
