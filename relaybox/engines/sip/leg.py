@@ -59,7 +59,10 @@ class Target:
 
 # optional media capabilities the domain's actions look up on a leg (`getattr`); a SipLeg lends its CallMedia's
 MEDIA_CAPABILITIES = frozenset(
-    {"prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "unbridge", "join", "send_digits"}
+    {
+        "prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "bridge_to", "unbridge", "join",
+        "send_digits", "start_fax", "pause_playback", "set_volume",
+    }
 )
 
 
