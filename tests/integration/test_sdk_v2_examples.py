@@ -917,7 +917,10 @@ import asyncio # to use sleep
 action = await call.send_digits_async('1W2W3W4w5w6W7W8W9')
 await asyncio.sleep(3)
 await action.stop()
+await asyncio.sleep(1)  # added: the final event arrives
+print(action.completed, action.result.successful)  # added
 """,
+            expect=["True True"],
             timeout=40.0,
             phone=[{"wait_for": "answer"}, {"wait": 30}, {"hangup": True}],
             official_differs="signalwire 2.1.1's SendDigitsAction has no stop() (the docs call it)",

@@ -130,3 +130,16 @@ async def test_send_digits_rejects_anything_else(world: World, digits: Any) -> N
     assert world.execute("calling.send_digits", {"call_id": cid, "digits": digits})["code"] == "400"
     await world.run(1)
     assert not any(h.get("type") == "digits" for h in heard(phone))
+
+
+async def test_send_digits_stop_finishes_at_once(world: World) -> None:
+    _, cid = await world.answered_call()
+    world.execute("calling.send_digits", {"call_id": cid, "control_id": "s", "digits": "1W2W3W4W"})
+    await world.run(0.5)
+    reply = world.execute("calling.send_digits.stop", {"call_id": cid, "control_id": "s"})
+    assert reply["code"] == "200"
+    await world.run(0)
+    assert [e["state"] for e in world.sub.of("s")] == ["finished"]
+    await world.run(5)
+    assert [e["state"] for e in world.sub.of("s")] == ["finished"]  # exactly one final event
+    assert world.execute("calling.send_digits.stop", {"call_id": cid, "control_id": "s"})["code"] == "404"

@@ -1,12 +1,15 @@
 """Send DTMF: `calling.send_digits` plays keys (`w` = 0.5 s, `W` = 1 s pauses) to the far end, then
-one `calling.call.send_digits` `finished`. Any other character rejects the whole command."""
+one `calling.call.send_digits` `finished`. Any other character rejects the whole command.
+
+`calling.send_digits.stop` (the seed's `SendDigitsAction.stop`; not in the wire specs) ends it at once with
+`finished`: the keys already queued on a real-audio leg still go out."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from relaybox.domain.actions.base import Action, CallMedia, MediaService
+from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
 from relaybox.domain.errors import bad_request
 from relaybox.domain.routing import Subscriber
 
@@ -45,4 +48,9 @@ def handlers(service: MediaService) -> dict[str, Any]:
     def send_digits(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
         return service.start(sub, params, lambda media, cid: SendDigitsAction(media, cid, params), "Sending digits")
 
-    return {"calling.send_digits": send_digits}
+    def stop(sub: Subscriber, params: dict[str, Any]) -> dict[str, Any]:
+        action = service.control(sub, params, SendDigitsAction)
+        soon(action, action.stop)
+        return ok("Stopping", control_id=action.control_id)
+
+    return {"calling.send_digits": send_digits, "calling.send_digits.stop": stop}
