@@ -74,6 +74,14 @@ Media = dict[str, Any]
 Device = dict[str, Any]
 
 
+def _args(params: dict[str, Any]) -> dict[str, Any]:
+    """A method's own arguments (its `locals()`, taken before anything else) without `self`.
+
+    A blocking method and its `_async` twin hand them on alike, so the component alone maps them to the wire.
+    """
+    return {name: value for name, value in params.items() if name != "self"}
+
+
 def _tts(text: str, language: str | None, gender: str | None) -> Media:
     media: Media = {"type": MediaType.TTS, "text": text}
     if language:
@@ -319,18 +327,7 @@ class Call:
 
         Defaults left as None are not sent: the server applies the documented default.
         """
-        component = Detect(
-            self,
-            detect_type,
-            wait_for_beep,
-            timeout,
-            initial_timeout,
-            end_silence_timeout,
-            machine_voice_threshold,
-            machine_words_threshold,
-            tone,
-            digits,
-        )
+        component = Detect(self, **_args(locals()))
         await component.wait_for(*DETECT_FINAL)
         return DetectResult(component)
 
@@ -347,18 +344,7 @@ class Call:
         digits: str | None = None,
     ) -> DetectAction:
         """Asynchronous version of `detect`: returns a DetectAction at once (see `detect` for parameters)."""
-        component = Detect(
-            self,
-            detect_type,
-            wait_for_beep,
-            timeout,
-            initial_timeout,
-            end_silence_timeout,
-            machine_voice_threshold,
-            machine_words_threshold,
-            tone,
-            digits,
-        )
+        component = Detect(self, **_args(locals()))
         await component.execute()
         return DetectAction(component)
 
@@ -372,15 +358,7 @@ class Call:
         machine_words_threshold: int | None = None,
     ) -> DetectResult:
         """Detect who answered: `result.result` is MACHINE, HUMAN or UNKNOWN (parameters as `detect`)."""
-        return await self.detect(
-            DetectType.MACHINE,
-            wait_for_beep=wait_for_beep,
-            timeout=timeout,
-            initial_timeout=initial_timeout,
-            end_silence_timeout=end_silence_timeout,
-            machine_voice_threshold=machine_voice_threshold,
-            machine_words_threshold=machine_words_threshold,
-        )
+        return await self.detect(DetectType.MACHINE, **_args(locals()))
 
     async def detect_answering_machine_async(
         self,
@@ -392,15 +370,7 @@ class Call:
         machine_words_threshold: int | None = None,
     ) -> DetectAction:
         """Asynchronous version of `detect_answering_machine`."""
-        return await self.detect_async(
-            DetectType.MACHINE,
-            wait_for_beep=wait_for_beep,
-            timeout=timeout,
-            initial_timeout=initial_timeout,
-            end_silence_timeout=end_silence_timeout,
-            machine_voice_threshold=machine_voice_threshold,
-            machine_words_threshold=machine_words_threshold,
-        )
+        return await self.detect_async(DetectType.MACHINE, **_args(locals()))
 
     amd = detect_answering_machine
     amd_async = detect_answering_machine_async
@@ -569,20 +539,7 @@ class Call:
 
         Returns a PromptResult.
         """
-        component = Prompt(
-            self,
-            prompt_type,
-            list(media_list),
-            volume,
-            initial_timeout=initial_timeout,
-            digits_max=digits_max,
-            digits_terminators=digits_terminators,
-            digits_timeout=digits_timeout,
-            end_silence_timeout=end_silence_timeout,
-            speech_timeout=speech_timeout,
-            speech_language=speech_language,
-            speech_hints=speech_hints,
-        )
+        component = Prompt(self, **_args(locals()))
         await component.wait_for(*PROMPT_FINAL)
         return PromptResult(component)
 
@@ -601,20 +558,7 @@ class Call:
         speech_hints: list[str] | None = None,
     ) -> PromptAction:
         """Asynchronous version of `prompt`: returns a PromptAction (stop, volume)."""
-        component = Prompt(
-            self,
-            prompt_type,
-            list(media_list),
-            volume,
-            initial_timeout=initial_timeout,
-            digits_max=digits_max,
-            digits_terminators=digits_terminators,
-            digits_timeout=digits_timeout,
-            end_silence_timeout=end_silence_timeout,
-            speech_timeout=speech_timeout,
-            speech_language=speech_language,
-            speech_hints=speech_hints,
-        )
+        component = Prompt(self, **_args(locals()))
         await component.execute()
         return PromptAction(component)
 
@@ -675,10 +619,7 @@ class Call:
         | `end_silence_timeout` | number | optional | Seconds until caller has stopped speaking. Disable with 0. Default 1.0. |
         | `terminators` | string | optional | DTMF digits that will end the recording. Default `#*`. |
         """
-        record = prepare_record_params(
-            record_type, beep, record_format, stereo, direction, initial_timeout, end_silence_timeout, terminators
-        )
-        component = Record(self, record)
+        component = Record(self, prepare_record_params(**_args(locals())))
         await component.wait_for(CallRecordState.NO_INPUT, CallRecordState.FINISHED)
         return RecordResult(component)
 
@@ -694,10 +635,7 @@ class Call:
         terminators: str | None = None,
     ) -> RecordAction:
         """Asynchronous version of `record`: returns a RecordAction (`url` known at once)."""
-        record = prepare_record_params(
-            record_type, beep, record_format, stereo, direction, initial_timeout, end_silence_timeout, terminators
-        )
-        component = Record(self, record)
+        component = Record(self, prepare_record_params(**_args(locals())))
         result = await component.execute()
         if result and "url" in result:
             component.url = result["url"]
@@ -741,17 +679,7 @@ class Call:
         | `target_uri` | string | required (ws) | WebSocket URI. |
         | `rate` | number | optional (ws) | Sample rate. |
         """
-        component = Tap(
-            self,
-            audio_direction=audio_direction,
-            target_type=target_type,
-            target_addr=target_addr,
-            target_port=target_port,
-            target_ptime=target_ptime,
-            target_uri=target_uri,
-            rate=rate,
-            codec=codec,
-        )
+        component = Tap(self, **_args(locals()))
         await component.wait_for(CallTapState.FINISHED)
         return TapResult(component)
 
@@ -767,17 +695,7 @@ class Call:
         codec: str | None = None,
     ) -> TapAction:
         """Asynchronous version of `tap`: returns a TapAction."""
-        component = Tap(
-            self,
-            audio_direction=audio_direction,
-            target_type=target_type,
-            target_addr=target_addr,
-            target_port=target_port,
-            target_ptime=target_ptime,
-            target_uri=target_uri,
-            rate=rate,
-            codec=codec,
-        )
+        component = Tap(self, **_args(locals()))
         await component.execute()
         return TapAction(component)
 

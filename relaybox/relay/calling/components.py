@@ -69,8 +69,11 @@ class BaseComponent:
 
     # -- plumbing --------------------------------------------------------------------------------------
 
+    def _call_params(self) -> dict[str, Any]:
+        return {"node_id": self.call.node_id, "call_id": self.call.id}
+
     def _base_params(self) -> dict[str, Any]:
-        return {"node_id": self.call.node_id, "call_id": self.call.id, "control_id": self.control_id}
+        return {**self._call_params(), "control_id": self.control_id}
 
     def register(self) -> None:
         self.call._register_component(self)
@@ -154,6 +157,27 @@ class BaseComponent:
         return await self._control("volume", {"volume": float(volume)})
 
 
+class _Stateful(BaseComponent):
+    """Completes on the first `state_key` state of its events that is not `running` (any state if None),
+    successfully if that state is `success`."""
+
+    state_key = "state"
+    running: str | None = None
+    success = ""
+
+    def _finishing(self, params: dict[str, Any]) -> None:
+        """Take what the final event carries (before completing)."""
+
+    def notification_handler(self, params: dict[str, Any]) -> None:
+        state = params.get(self.state_key)
+        if state is None:
+            return
+        self.state = state
+        if state != self.running:
+            self._finishing(params)
+            self._complete(state == self.success, Event(state, params))
+
+
 # -- call-level components (matched by the call, not by control_id) ------------------------------------
 
 
@@ -203,7 +227,7 @@ class Answer(_StateComponent):
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"node_id": self.call.node_id, "call_id": self.call.id}
+        return self._call_params()
 
 
 class Hangup(_StateComponent):
@@ -215,7 +239,7 @@ class Hangup(_StateComponent):
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"node_id": self.call.node_id, "call_id": self.call.id, "reason": self.reason}
+        return {**self._call_params(), "reason": self.reason}
 
     def _successful_for(self, state: str) -> bool:
         return state == CallState.ENDED
@@ -226,10 +250,13 @@ class Hangup(_StateComponent):
         super().notification_handler(params)
 
 
-class Connect(BaseComponent):
+class Connect(_Stateful):
     event_type = Notification.CONNECT
     method = Method.CONNECT
     by_control_id = False
+    state_key = "connect_state"
+    running = ConnectState.CONNECTING
+    success = ConnectState.CONNECTED
 
     def __init__(self, call: Call, devices: list[Any], ringback: list[dict[str, Any]] | None = None) -> None:
         super().__init__(call)
@@ -239,45 +266,32 @@ class Connect(BaseComponent):
 
     @property
     def payload(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"node_id": self.call.node_id, "call_id": self.call.id, "devices": self.devices}
+        out: dict[str, Any] = {**self._call_params(), "devices": self.devices}
         if self.ringback:
             out["ringback"] = self.ringback
         return out
 
-    def notification_handler(self, params: dict[str, Any]) -> None:
-        state = params.get("connect_state")
-        if state is None:
-            return
-        self.state = state
-        if state != ConnectState.CONNECTING:
-            self._complete(state == ConnectState.CONNECTED, Event(state, params))
-
 
 class Disconnect(Connect):
     method = Method.DISCONNECT
+    success = ConnectState.DISCONNECTED
 
     def __init__(self, call: Call) -> None:
         super().__init__(call, [])
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"node_id": self.call.node_id, "call_id": self.call.id}
-
-    def notification_handler(self, params: dict[str, Any]) -> None:
-        state = params.get("connect_state")
-        if state is None:
-            return
-        self.state = state
-        if state != ConnectState.CONNECTING:
-            self._complete(state == ConnectState.DISCONNECTED, Event(state, params))
+        return self._call_params()
 
 
 # -- media components (matched by control_id) ----------------------------------------------------------
 
 
-class Play(BaseComponent):
+class Play(_Stateful):
     event_type = Notification.PLAY
     method = Method.PLAY
+    running = CallPlayState.PLAYING
+    success = CallPlayState.FINISHED
 
     def __init__(self, call: Call, media_list: list[dict[str, Any]], volume: float = 0) -> None:
         super().__init__(call)
@@ -290,14 +304,6 @@ class Play(BaseComponent):
         if self.volume_value != 0:
             out["volume"] = self.volume_value
         return out
-
-    def notification_handler(self, params: dict[str, Any]) -> None:
-        state = params.get("state")
-        if state is None:
-            return
-        self.state = state
-        if state != CallPlayState.PLAYING:
-            self._complete(state == CallPlayState.FINISHED, Event(state, params))
 
 
 class Prompt(BaseComponent):
@@ -346,9 +352,11 @@ class Prompt(BaseComponent):
         self._complete(successful, Event(kind, result))
 
 
-class Record(BaseComponent):
+class Record(_Stateful):
     event_type = Notification.RECORD
     method = Method.RECORD
+    running = CallRecordState.RECORDING
+    success = CallRecordState.FINISHED
 
     def __init__(self, call: Call, record: dict[str, Any]) -> None:
         super().__init__(call)
@@ -361,16 +369,10 @@ class Record(BaseComponent):
     def payload(self) -> dict[str, Any]:
         return {**self._base_params(), "record": self.record}
 
-    def notification_handler(self, params: dict[str, Any]) -> None:
-        state = params.get("state")
-        if state is None:
-            return
-        self.state = state
-        if state != CallRecordState.RECORDING:
-            self.url = params.get("url", self.url or "")
-            self.duration = params.get("duration", 0)
-            self.size = params.get("size", 0)
-            self._complete(state == CallRecordState.FINISHED, Event(state, params))
+    def _finishing(self, params: dict[str, Any]) -> None:
+        self.url = params.get("url", self.url or "")
+        self.duration = params.get("duration", 0)
+        self.size = params.get("size", 0)
 
     @staticmethod
     def params(**kwargs: Any) -> dict[str, Any]:
@@ -512,9 +514,10 @@ class FaxSend(_Fax):
         return out
 
 
-class SendDigits(BaseComponent):
+class SendDigits(_Stateful):
     event_type = Notification.SEND_DIGITS
     method = Method.SEND_DIGITS
+    success = CallSendDigitsState.FINISHED
 
     def __init__(self, call: Call, digits: str) -> None:
         super().__init__(call)
@@ -523,13 +526,6 @@ class SendDigits(BaseComponent):
     @property
     def payload(self) -> dict[str, Any]:
         return {**self._base_params(), "digits": self.digits}
-
-    def notification_handler(self, params: dict[str, Any]) -> None:
-        state = params.get("state")
-        if state is None:
-            return
-        self.state = state
-        self._complete(state == CallSendDigitsState.FINISHED, Event(state, params))
 
 
 class Tap(BaseComponent):
