@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from .. import blade
+from .._base import inner_result, relay_execute
 from ..event import Event
 from .constants import (
     CallFaxState,
@@ -91,10 +91,7 @@ class BaseComponent:
             return None
         client = self.call.calling.client
         try:
-            assert client.protocol is not None, "the client is not connected"
-            response = await client.execute(blade.execute(client.protocol, self.method, self.payload or {}))
-            inner = response.get("result", {}) if isinstance(response, dict) else {}
-            self._execute_result = inner if isinstance(inner, dict) else {}
+            self._execute_result = inner_result(await relay_execute(client, self.method, self.payload or {}))
             return self._execute_result
         except Exception as error:
             log.error("Relay command %s failed: %s", self.method, error)
@@ -132,13 +129,11 @@ class BaseComponent:
 
     async def _control(self, suffix: str, extra: dict[str, Any] | None = None) -> bool:
         """calling.<method>.<suffix> (stop, pause, resume, volume): True unless the server said no."""
-        client = self.call.calling.client
         params = self._base_params()
         if extra:
             params.update(extra)
         try:
-            assert client.protocol is not None, "the client is not connected"
-            await client.execute(blade.execute(client.protocol, f"{self.method}.{suffix}", params))
+            await relay_execute(self.call.calling.client, f"{self.method}.{suffix}", params)
             return True
         except Exception as error:
             log.error("%s.%s failed: %s", self.method, suffix, error)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import blade
-from .._base import BaseRelay
+from .._base import BaseRelay, relay_execute
 
 log = logging.getLogger("relaybox.relay")
 
@@ -155,7 +154,7 @@ class Messaging(BaseRelay):
         )
         assert self.client.protocol is not None, "the client is not connected"
         try:
-            response = await self.client.execute(blade.execute(self.client.protocol, "messaging.send", params))
+            response = await relay_execute(self.client, "messaging.send", params)
             inner = response.get("result", {})
             log.info("%s", inner.get("message"))
             return SendResult(inner)
