@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("relaybox.relay")
@@ -30,6 +30,16 @@ def _accepts_args(handler: Handler) -> bool:
     return False
 
 
+async def cancel_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel TASKS (all but the one running this) and wait until they have ended."""
+    current = asyncio.current_task()
+    pending = [t for t in tasks if t is not current and not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
 class TaskSet:
     """Tasks spawned on behalf of one client, so that they can be cancelled on disconnect."""
 
@@ -48,12 +58,7 @@ class TaskSet:
             log.error("handler failed: %r", task.exception(), exc_info=task.exception())
 
     async def cancel_all(self) -> None:
-        current = asyncio.current_task()
-        tasks = [t for t in self._tasks if t is not current and not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_tasks(self._tasks)
 
     def __len__(self) -> int:
         return len(self._tasks)

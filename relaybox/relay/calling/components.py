@@ -384,26 +384,12 @@ class Detect(BaseComponent):
         detect_type: str,
         wait_for_beep: bool = False,
         timeout: float | None = None,
-        initial_timeout: float | None = None,
-        end_silence_timeout: float | None = None,
-        machine_voice_threshold: float | None = None,
-        machine_words_threshold: int | None = None,
-        tone: str | None = None,
-        digits: str | None = None,
+        **detector: Any,
     ) -> None:
+        """`detector`: the detector parameters of `Call.detect` (those left None are not sent)."""
         super().__init__(call)
         self.detect_type = detect_type
-        params: dict[str, Any] = {}
-        for key, value in (
-            ("initial_timeout", initial_timeout),
-            ("end_silence_timeout", end_silence_timeout),
-            ("machine_voice_threshold", machine_voice_threshold),
-            ("machine_words_threshold", machine_words_threshold),
-            ("tone", tone),
-            ("digits", digits),
-        ):
-            if value is not None:
-                params[key] = value
+        params = {key: value for key, value in detector.items() if value is not None}
         self.detect = {"type": detect_type, "params": params}
         self.timeout = timeout
         self._wait_for_beep = wait_for_beep

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .event import MethodNotSupported, RelayError, RelayEvent
+from .event import MethodNotSupported, RelayError, RelayEvent, wait_done
 
 if TYPE_CHECKING:
     from .client import RelayClient
@@ -65,6 +65,16 @@ def normalize_media(media: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _given(params: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """PARAMS plus those VALUES that were given (not None), in order: optional fields go out only when set."""
+    params.update((key, value) for key, value in values.items() if value is not None)
+    return params
+
+
+def _tts(text: str, language: str | None, gender: str | None, voice: str | None) -> dict[str, Any]:
+    return {"type": "tts", "params": _given({"text": text}, language=language, gender=gender, voice=voice)}
+
+
 class Action:
     """A running operation: `control_id`, `completed`, `result` (the terminal event), `await wait()`."""
 
@@ -104,9 +114,7 @@ class Action:
 
     async def wait(self, timeout: float | None = None) -> RelayEvent:
         """Wait for the operation to finish; returns its terminal RelayEvent."""
-        if timeout is not None:
-            return await asyncio.wait_for(asyncio.shield(self._done), timeout)
-        return await self._done
+        return await wait_done(self._done, timeout)
 
     @property
     def is_done(self) -> bool:
@@ -386,14 +394,9 @@ class Call:
         params: dict[str, Any] = {"devices": devices}
         if ringback:
             params["ringback"] = normalize_media(ringback)
-        for key, value in (
-            ("tag", tag),
-            ("max_duration", max_duration),
-            ("max_price_per_minute", max_price_per_minute),
-            ("status_url", status_url),
-        ):
-            if value is not None:
-                params[key] = value
+        _given(
+            params, tag=tag, max_duration=max_duration, max_price_per_minute=max_price_per_minute, status_url=status_url
+        )
         params.update(kwargs)
         return await self._execute("connect", params)
 
@@ -416,13 +419,8 @@ class Call:
     ) -> PlayAction:
         """Play audio content (`calling.play`); returns a PlayAction (wait, stop, pause, resume, volume)."""
         cid = self._cid(control_id)
-        params: dict[str, Any] = {"control_id": cid, "play": normalize_media(media)}
-        if volume is not None:
-            params["volume"] = volume
-        if direction is not None:
-            params["direction"] = direction
-        if loop is not None:
-            params["loop"] = loop
+        play = normalize_media(media)
+        params = _given({"control_id": cid, "play": play}, volume=volume, direction=direction, loop=loop)
         params.update(kwargs)
         return await self._start(PlayAction(self, cid), "play", params, on_completed)
 
@@ -436,11 +434,7 @@ class Call:
         volume: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> PlayAction:
-        tts: dict[str, Any] = {"text": text}
-        for k, v in (("language", language), ("gender", gender), ("voice", voice)):
-            if v is not None:
-                tts[k] = v
-        return await self.play([{"type": "tts", "params": tts}], volume=volume, on_completed=on_completed)
+        return await self.play([_tts(text, language, gender, voice)], volume=volume, on_completed=on_completed)
 
     async def play_audio(
         self, url: str, *, volume: float | None = None, on_completed: Callable[[RelayEvent], Any] | None = None
@@ -460,9 +454,7 @@ class Call:
         volume: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> PlayAction:
-        rt: dict[str, Any] = {"name": name}
-        if duration is not None:
-            rt["duration"] = duration
+        rt = _given({"name": name}, duration=duration)
         return await self.play([{"type": "ringtone", "params": rt}], volume=volume, on_completed=on_completed)
 
     # -- record, collect, detect -----------------------------------------------------------------------
@@ -492,9 +484,7 @@ class Call:
     ) -> CollectAction:
         """Play audio and collect DTMF or speech (`calling.play_and_collect`); returns a CollectAction."""
         cid = self._cid(control_id)
-        params: dict[str, Any] = {"control_id": cid, "play": normalize_media(media), "collect": collect}
-        if volume is not None:
-            params["volume"] = volume
+        params = _given({"control_id": cid, "play": normalize_media(media), "collect": collect}, volume=volume)
         params.update(kwargs)
         return await self._start(CollectAction(self, cid), "play_and_collect", params, on_completed)
 
@@ -509,12 +499,8 @@ class Call:
         volume: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> CollectAction:
-        tts: dict[str, Any] = {"text": text}
-        for k, v in (("language", language), ("gender", gender), ("voice", voice)):
-            if v is not None:
-                tts[k] = v
         return await self.play_and_collect(
-            [{"type": "tts", "params": tts}], collect, volume=volume, on_completed=on_completed
+            [_tts(text, language, gender, voice)], collect, volume=volume, on_completed=on_completed
         )
 
     async def prompt_audio(
@@ -545,18 +531,16 @@ class Call:
     ) -> StandaloneCollectAction:
         """Collect DTMF or speech without playing media (`calling.collect`)."""
         cid = self._cid(control_id)
-        params: dict[str, Any] = {"control_id": cid}
-        for k, v in (
-            ("digits", digits),
-            ("speech", speech),
-            ("initial_timeout", initial_timeout),
-            ("partial_results", partial_results),
-            ("continuous", continuous),
-            ("send_start_of_input", send_start_of_input),
-            ("start_input_timers", start_input_timers),
-        ):
-            if v is not None:
-                params[k] = v
+        params = _given(
+            {"control_id": cid},
+            digits=digits,
+            speech=speech,
+            initial_timeout=initial_timeout,
+            partial_results=partial_results,
+            continuous=continuous,
+            send_start_of_input=send_start_of_input,
+            start_input_timers=start_input_timers,
+        )
         params.update(kwargs)
         return await self._start(StandaloneCollectAction(self, cid), "collect", params, on_completed)
 
@@ -571,9 +555,7 @@ class Call:
     ) -> DetectAction:
         """Detect answering machines, fax tones or digits (`calling.detect`)."""
         cid = self._cid(control_id)
-        params: dict[str, Any] = {"control_id": cid, "detect": detect}
-        if timeout is not None:
-            params["timeout"] = timeout
+        params = _given({"control_id": cid, "detect": detect}, timeout=timeout)
         params.update(kwargs)
         return await self._start(DetectAction(self, cid), "detect", params, on_completed)
 
@@ -584,7 +566,7 @@ class Call:
         timeout: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> DetectAction:
-        p: dict[str, Any] = {} if digits is None else {"digits": digits}
+        p = _given({}, digits=digits)
         return await self.detect({"type": "digit", "params": p}, timeout=timeout, on_completed=on_completed)
 
     async def detect_answering_machine(
@@ -599,17 +581,15 @@ class Call:
         timeout: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> DetectAction:
-        p: dict[str, Any] = {}
-        for k, v in (
-            ("initial_timeout", initial_timeout),
-            ("end_silence_timeout", end_silence_timeout),
-            ("machine_voice_threshold", machine_voice_threshold),
-            ("machine_words_threshold", machine_words_threshold),
-            ("detect_interruptions", detect_interruptions),
-            ("detect_message_end", detect_message_end),
-        ):
-            if v is not None:
-                p[k] = v
+        p = _given(
+            {},
+            initial_timeout=initial_timeout,
+            end_silence_timeout=end_silence_timeout,
+            machine_voice_threshold=machine_voice_threshold,
+            machine_words_threshold=machine_words_threshold,
+            detect_interruptions=detect_interruptions,
+            detect_message_end=detect_message_end,
+        )
         return await self.detect({"type": "machine", "params": p}, timeout=timeout, on_completed=on_completed)
 
     async def detect_fax(
@@ -619,7 +599,7 @@ class Call:
         timeout: float | None = None,
         on_completed: Callable[[RelayEvent], Any] | None = None,
     ) -> DetectAction:
-        p: dict[str, Any] = {} if tone is None else {"tone": tone}
+        p = _given({}, tone=tone)
         return await self.detect({"type": "fax", "params": p}, timeout=timeout, on_completed=on_completed)
 
     # -- digits, tap, fax ------------------------------------------------------------------------------
@@ -654,11 +634,7 @@ class Call:
     ) -> FaxAction:
         """Send a fax document (`calling.send_fax`)."""
         cid = self._cid(control_id)
-        params: dict[str, Any] = {"control_id": cid, "document": document}
-        if identity is not None:
-            params["identity"] = identity
-        if header_info is not None:
-            params["header_info"] = header_info
+        params = _given({"control_id": cid, "document": document}, identity=identity, header_info=header_info)
         params.update(kwargs)
         return await self._start(FaxAction(self, cid, "send_fax"), "send_fax", params, on_completed)
 
@@ -694,9 +670,7 @@ class Call:
 
         Progress arrives as `calling.call.refer` events; a call that is not a SIP call is refused (RelayError 400).
         """
-        params: dict[str, Any] = {"device": device}
-        if status_url is not None:
-            params["status_url"] = status_url
+        params = _given({"device": device}, status_url=status_url)
         params.update(kwargs)
         return await self._execute("refer", params)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from .._emitter import cancel_tasks
 from .call import Call
 from .event import RelayError, RelayEvent
 from .message import Message
@@ -188,12 +189,7 @@ class RelayClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
-        current = asyncio.current_task()
-        tasks = [t for t in self._bg if t is not current and not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_tasks(self._bg)
 
     async def execute(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send any RELAY request; the result dict, or RelayError."""

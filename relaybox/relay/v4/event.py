@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 
@@ -40,6 +41,13 @@ class RelayEvent:
 
     def __repr__(self) -> str:
         return f"RelayEvent({self.event_type!r}, {self.params!r})"
+
+
+async def wait_done(done: asyncio.Future[RelayEvent], timeout: float | None) -> RelayEvent:
+    """The terminal event of DONE (an action's or a message's); a timeout leaves DONE itself pending."""
+    if timeout is not None:
+        return await asyncio.wait_for(asyncio.shield(done), timeout)
+    return await done
 
 
 class RelayError(Exception):

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .event import RelayEvent
+from .event import RelayEvent, wait_done
 
 log = logging.getLogger("relaybox.relay.v4")
 
@@ -81,9 +81,7 @@ class Message:
 
     async def wait(self, timeout: float | None = None) -> RelayEvent:
         """Wait until the message is delivered, undelivered or failed; returns that event."""
-        if timeout is not None:
-            return await asyncio.wait_for(asyncio.shield(self._done), timeout)
-        return await self._done
+        return await wait_done(self._done, timeout)
 
     async def _dispatch_event(self, payload: dict[str, Any]) -> None:
         event = RelayEvent.from_payload(payload)
