@@ -30,7 +30,7 @@ import numpy as np
 
 from relaybox.clock import Clock
 from relaybox.domain.legs import MediaSink
-from relaybox.media import FRAME, RATE, audiofiles
+from relaybox.media import FRAME, RATE, asr, audiofiles
 from relaybox.media.amd import AmdSettings, MachineDetector
 from relaybox.media.endpoint import RtpEndpoint
 from relaybox.media.errors import MediaUnavailable
@@ -38,7 +38,7 @@ from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff
 from relaybox.media.jitter import Samples
 from relaybox.media.mixer import Mixer
 from relaybox.media.recorder import CallRecording
-from relaybox.media.speech import Recognizer, Utterance, Utterances
+from relaybox.media.speech import Utterance, Utterances
 from relaybox.media.tap import RealTapper, _Fed
 from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetector, tone
 
@@ -241,6 +241,7 @@ class CallMedia:
         self.taps: list[_Fed] = []
         self.amd_sessions: list[_AmdSession] = []
         self.hints: list[str] | None = None  # a collect expecting speech: grammar of digits + hints
+        self.transcribers = 0  # transcriptions running: utterances are recognised free-form
         self.utterances: Utterances | None = None  # speech, AMD: webrtcvad (the call still works without)
         try:
             self.utterances = Utterances(hangover=hangover)
@@ -469,8 +470,12 @@ class CallMedia:
                 session.emit(names)
         if isinstance(event, Utterance):
             self._utterance(event)
-        elif event is not None and self.hints is not None and self.playout.remaining > 0:
-            self.playout.clear()  # barge-in: a collect waits for speech and the caller started talking
+        elif event is not None:
+            if self.hints is not None and self.playout.remaining > 0:
+                self.playout.clear()  # barge-in: a collect waits for speech and the caller started talking
+            started = getattr(self.sink, "speech_started", None)  # the domain learns of speech at its start
+            if started is not None and self.listening:
+                started(event[1])
 
     # -- input from the far end --------------------------------------------------------------------
 
@@ -498,12 +503,21 @@ class CallMedia:
         elif self.sink is not None:
             self.sink.fax_tone(name, 0)
 
+    @property
+    def listening(self) -> bool:
+        """Something wants the words of an utterance (a collect with speech, AMD, a transcription): only then
+        is it recognised and reported to the sink. Voice activity still drives recordings' silence timers,
+        the first-utterance machine label and `Utterances` for AMD started mid-speech."""
+        return self.hints is not None or bool(self.amd_sessions) or self.transcribers > 0
+
     def _utterance(self, utt: Utterance) -> None:
         machine = self.machine.verdict == "MACHINE" and utt.start <= (self.machine.speech_start or utt.start) + 0.05
-        hints = None if self.hints is None else list(self.hints)
+        hints = self.hints_for_asr()
         if not self.recognize:
             self._report(" ".join(["word"] * utt.bursts), utt, machine)
             return
+        if not self.listening:
+            return  # talk nobody listens for (background speech during a keys-only collect) is not input
         previous = self._asr_chain
 
         async def run() -> None:
@@ -515,8 +529,7 @@ class CallMedia:
             if hints is None and len(audio) > MAX_FREEFORM_SECONDS * RATE:
                 audio = audio[: int(MAX_FREEFORM_SECONDS * RATE)]
             try:
-                recognizer = Recognizer.shared()
-                text = await asyncio.get_running_loop().run_in_executor(None, recognizer.recognize, audio, hints)
+                text = await asr.recognize(audio, hints)  # off the loop's process: pocketsphinx holds the GIL
             except MediaUnavailable as exc:
                 log.warning("speech: %s", exc)
             except Exception:
@@ -524,7 +537,17 @@ class CallMedia:
             if not self.closed:
                 self._report(text, utt, machine)
 
-        self._asr_chain = self._spawn(run())
+        chain = self._asr_chain = self._spawn(run())
+
+        def done(_: asyncio.Future[Any]) -> None:
+            if self._asr_chain is chain:
+                self._asr_chain = None
+
+        chain.add_done_callback(done)
+
+    def hints_for_asr(self) -> list[str] | None:
+        """The grammar's hints for the next utterance: a collect's (digits + hints), else None (free-form)."""
+        return None if self.hints is None else list(self.hints)
 
     def _report(self, text: str, utt: Utterance, machine: bool) -> None:
         for session in list(self.amd_sessions):
@@ -571,6 +594,14 @@ class CallMedia:
             raise MediaUnavailable("speech input needs webrtcvad: run scripts/setup-media.sh (pip install "
                                    "webrtcvad-wheels)")
         self.hints = None if hints is None else list(hints)
+        if hints is not None and self.recognize:
+            asr.warm()
+
+    def transcribe(self, on: bool) -> None:
+        """A transcription starts (True) or ends: utterances are recognised free-form while one runs."""
+        self.transcribers = max(0, self.transcribers + (1 if on else -1))
+        if on and self.recognize:
+            asr.warm()
 
     def detect_machine(self, settings: dict[str, Any], report: Callable[[str], None]) -> _AmdSession:
         """Run AMD on the audio from now on; REPORT gets MACHINE/HUMAN/UNKNOWN/NOT_READY/READY."""
@@ -580,6 +611,8 @@ class CallMedia:
         detector = MachineDetector(AmdSettings.from_params(settings), self.clock.now())
         session = _AmdSession(self, detector, report)
         self.amd_sessions.append(session)
+        if self.recognize:
+            asr.warm()
         started = self.utterances.started_at
         if started is not None:  # the far end is already talking
             detector.speech_start = started

@@ -315,3 +315,27 @@ async def test_play_pause_resume_and_volume_act_on_the_real_audio(world: World) 
     before = np.median([rms[i] for i in loud[:10]])
     after = np.median([rms[i] for i in loud[-10:]])
     assert 0.07 < after / before < 0.14  # -20 dB
+
+
+async def test_collect_learns_of_speech_at_its_start(world: World) -> None:
+    """Barge-in from voice activity: start_of_input (and the prompt's stop) come as the caller starts
+    talking, the recognised words when the utterance ends."""
+    world.execute("calling.play_and_collect", {
+        "control_id": "s2", "play": [{"type": "tts", "params": {"text": "Please say your account number now "
+                                                                        "and then wait for the tone", "voice": VOICE}}],
+        "collect": {"speech": {"end_silence_timeout": 0.5}, "initial_timeout": 5, "send_start_of_input": True},
+    })
+    await asyncio.sleep(0.5)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    said = world.far.say("one two three four seven eight nine")
+    events = await world.until("s2", lambda ev: any(e.get("result", {}).get("type") == "start_of_input"
+                                                    for e in ev), 2)
+    started = loop.time() - t0
+    assert started < 0.6, started
+    assert world.leg.playout.remaining == 0  # the prompt was cut at once
+    events = await world.until("s2", lambda ev: ev[-1].get("state") == "finished", said + 6)
+    assert loop.time() - t0 > said - 0.3  # the words only once the utterance ended
+    assert events[-1]["result"] == {"type": "speech", "params": {"text": "one two three four seven eight nine",
+                                                                  "confidence": events[-1]["result"]["params"][
+                                                                      "confidence"]}}

@@ -112,6 +112,9 @@ class Action:
     def on_voice(self, text: str, start: float, end: float, machine: bool) -> None:
         pass
 
+    def on_speech_start(self, start: float) -> None:
+        """The far end started talking (real audio's voice activity); its words come with `on_voice`."""
+
     def on_beep(self) -> None:
         pass
 
@@ -190,6 +193,11 @@ class CallMedia:
         self.beeped_at = None
         for action in self._each():
             action.on_voice(text, start, end, machine)
+
+    def speech_started(self, start: float) -> None:
+        """Optional MediaSink hook (real-audio legs): speech began at START, before the utterance ends."""
+        for action in self._each():
+            action.on_speech_start(start)
 
     def beep(self) -> None:
         self.beeped_at = self.service.clock.now()

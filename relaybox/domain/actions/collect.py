@@ -172,6 +172,9 @@ class CollectAction(Action):
             lambda: self._result({"type": "digit", "params": {"digits": self.collected, "terminator": ""}}),
         )
 
+    def on_speech_start(self, start: float) -> None:
+        self._barge_in()  # the prompt stops and the no-input timer ends as soon as the caller talks
+
     def on_voice(self, text: str, start: float, end: float, machine: bool) -> None:
         now = self.clock.now()
         self._barge_in()

@@ -107,6 +107,10 @@ class SipEngine:
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.transports.close()
+        from relaybox.media import asr
+
+        if asr.started():  # the speech recogniser's worker processes end with the engine
+            await asyncio.get_running_loop().run_in_executor(None, asr.shutdown)
 
     def now(self) -> float:
         assert self.loop is not None
