@@ -5,11 +5,18 @@ and hangs up. Prints one line per step. Run with .venvs/sw2/bin/python and the s
 import asyncio
 import os
 import sys
+import time
 
 from signalwire.relay.consumer import Consumer
 
 CONTEXT = os.environ.get("CONTEXT", "office")
 SCRIPT_TIMEOUT = float(os.environ.get("SCRIPT_TIMEOUT", "60"))
+GOODBYE = os.environ.get("GOODBYE", "Thank you. Goodbye.")
+GENDER = os.environ.get("GENDER") or None
+STEREO = os.environ.get("STEREO") == "1"
+DIGITS_MAX = int(os.environ.get("DIGITS_MAX", "5"))
+TERMINATORS = os.environ.get("TERMINATORS")  # the record's keys that end it (default "#*")
+END_SILENCE = float(os.environ["END_SILENCE"]) if os.environ.get("END_SILENCE") else None
 
 
 def out(*args):
@@ -35,12 +42,15 @@ class Ivr(Consumer):
             out("INBOUND CALL", call.id)
             answered = await call.answer()
             out("ANSWERED", answered.successful)
-            rec = await call.record_async(direction="both", record_format="wav")
+            rec = await call.record_async(direction="both", record_format="wav", stereo=STEREO or None,
+                                          end_silence_timeout=END_SILENCE, terminators=TERMINATORS)
+            out("RECORDING", time.monotonic())
             pr = await call.prompt_tts(prompt_type="digits", text="Welcome to relaybox. Please enter your pin.",
-                                       digits_max=5, digits_terminators="#", digits_timeout=8)
+                                       digits_max=DIGITS_MAX, digits_terminators="#", digits_timeout=8)
             out("PROMPT", pr.successful, pr.result, pr.terminator)
-            played = await call.play_tts(text="Thank you. Goodbye.")
+            played = await call.play_tts(text=GOODBYE, gender=GENDER)
             out("PLAY", played.successful)
+            out("STOPPING", time.monotonic())
             await rec.stop()
             for _ in range(100):
                 if rec.completed:

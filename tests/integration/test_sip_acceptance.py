@@ -1,0 +1,126 @@
+"""Issue 7's acceptance checks on loopback, end to end with real SIP and RTP:
+
+* an inbound call from sipp answered by the official v2 Python client, which records (stereo), prompts with
+  TTS and collects keys sent both as in-band tones and as RFC 4733 events; the recording transcribed back
+  with the recogniser holds what the caller said and what relaybox said;
+* a fax sent from one relaybox to another over SIP (T.30 over G.711 RTP, spandsp) arrives with the sent
+  PDF's page count;
+* a tap of a SIP call: RTP G.711 to a local UDP socket, decoded, non-silent and matching what was played.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import urllib.request
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import VENVS, Background, client_env, require_client
+from test_sip_calls import (  # noqa: F401 - relaybox is a fixture
+    OFFICE,
+    PCAP_DIR,
+    SIPP_DIR,
+    _free_udp_tcp_port,
+    add_trunk,
+    relaybox,
+    scenario,
+    sipp,
+    sipp_log,
+)
+
+from relaybox.engines.audio import AudioRenderer
+from relaybox.media import FRAME, RATE
+from relaybox.media.speech import Recognizer, Utterance, Utterances
+from relaybox.media.tones import dtmf_tone
+
+sys.path.insert(0, str(SIPP_DIR))
+from mkpcap import write_pcap
+
+CALLER_VOICE = "en-us+klatt4"  # espeak-ng's voice that pocketsphinx's digit grammar recognises reliably
+CALLER_SAYS = "seven eight nine one two three four"
+PLATFORM_SAYS = "one two three four"  # the v2 app's goodbye, in the male voice (en-us+m3)
+
+
+def utterances(samples: np.ndarray) -> list[Utterance]:
+    """The speech segments of SAMPLES (8 kHz), as the media engine's VAD finds them."""
+    seg = Utterances(hangover=0.5)
+    found: list[Utterance] = []
+    samples = np.concatenate([samples, np.zeros(RATE, dtype=np.int16)])  # the last one ends too
+    for i in range(len(samples) // FRAME):
+        event = seg.feed((i + 1) * FRAME / RATE, samples[i * FRAME:(i + 1) * FRAME].copy())
+        if isinstance(event, Utterance):
+            found.append(event)
+    return found
+
+
+def caller_audio() -> np.ndarray:
+    """0.5 s of silence, the caller's sentence, then the keys 5 and 6 as in-band DTMF tones."""
+    pcm = AudioRenderer(Path(".")).speech(CALLER_SAYS, CALLER_VOICE)
+    speech = np.frombuffer(pcm.tobytes(), dtype=np.int16)
+    gap = np.zeros(int(0.15 * RATE), dtype=np.int16)
+    parts = [np.zeros(RATE // 2, dtype=np.int16), speech, np.zeros(int(0.8 * RATE), dtype=np.int16)]
+    for key in "56":
+        parts += [dtmf_tone(key, 0.12), gap]
+    return np.concatenate(parts)
+
+
+def test_official_v2_ivr_collects_inband_and_rfc4733_keys_and_the_recording_transcribes_back(
+        relaybox: Any, tmp_path: Path) -> None:  # noqa: F811
+    if not Path(PCAP_DIR, "dtmf_2833_7.pcap").exists():
+        pytest.skip(f"sip-tester's pcaps are not in {PCAP_DIR}")
+    require_client("v2_python")
+    seconds = write_pcap(tmp_path / "caller.pcap", caller_audio(), "PCMA")
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    env = {**client_env("v2_python", relaybox), "CONTEXT": "office", "STEREO": "1", "DIGITS_MAX": "6",
+           "GOODBYE": PLATFORM_SAYS, "GENDER": "male", "END_SILENCE": "20",
+           "TERMINATORS": "*"}
+    ivr = Background("ivr", [str(VENVS / "sw2" / "bin" / "python"), "-u", str(SIPP_DIR / "ivr_v2.py")], env,
+                     tmp_path)
+    try:
+        ivr.wait_for(r"^READY\b", timeout=20)
+        xml = scenario(tmp_path, "uac_speech_keys.xml", pcapdir=PCAP_DIR, callerpcap=str(tmp_path / "caller.pcap"),
+                       callerms=int(seconds * 1000) + 300)
+        done = sipp(relaybox, tmp_path, "-sf", xml, "-s", OFFICE, "-mp", str(_free_udp_tcp_port()), port=sipp_port,
+                    timeout=40)
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+        ivr.wait_for(r"^HANGUP ", timeout=15)
+    finally:
+        ivr.stop()
+    lines = ivr.lines
+    assert "ANSWERED True" in lines, lines
+    # 5 and 6 came as in-band tones in the caller's audio, 7 8 # as RFC 4733 events; the caller's talk
+    # before them did not end the keys-only collect
+    assert "PROMPT True 5678 #" in lines, lines
+    assert "PLAY True" in lines, lines
+    record = next(line.split() for line in lines if line.startswith("RECORD "))
+    assert record[1] == "True", lines
+    started = float(next(line.split()[1] for line in lines if line.startswith("RECORDING ")))
+    stopping = float(next(line.split()[1] for line in lines if line.startswith("STOPPING ")))
+    with urllib.request.urlopen(record[2], timeout=10) as resp:
+        data = resp.read()
+    (tmp_path / "recording.wav").write_bytes(data)
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 8000)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, 2)
+    length = len(pcm) / RATE
+    assert abs(length - float(record[3])) < 0.1, (length, record)
+    # the whole call is in the recording (no frame lost to a stalled event loop); the record's defaults
+    # (end_silence_timeout 1 s, terminators "#*") would end it at the caller's # key, hence the env above
+    assert abs(length - (stopping - started)) < 0.6, (length, stopping - started)
+    assert length > seconds + 1.0
+    caller, platform = pcm[:, 0].copy(), pcm[:, 1].copy()
+    recognizer = Recognizer.shared()
+    said = utterances(caller)
+    assert said, "no speech from the caller in the recording"
+    assert recognizer.recognize(said[0].audio, []) == CALLER_SAYS
+    heard = utterances(platform)
+    assert heard, "no speech from relaybox in the recording"
+    assert recognizer.recognize(heard[-1].audio, []) == PLATFORM_SAYS
+    # relaybox's prompt came before its goodbye on the right channel, the caller's speech first on the left
+    assert len(heard) >= 2 and said[0].start < heard[-1].start
