@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import urllib.request
@@ -124,3 +125,103 @@ def test_official_v2_ivr_collects_inband_and_rfc4733_keys_and_the_recording_tran
     assert recognizer.recognize(heard[-1].audio, []) == PLATFORM_SAYS
     # relaybox's prompt came before its goodbye on the right channel, the caller's speech first on the left
     assert len(heard) >= 2 and said[0].start < heard[-1].start
+
+
+SAID_TO_ALICE = "one two three four"
+
+
+def test_dial_a_registered_user_carries_media_both_ways_and_a_tap_of_it_decodes(
+        relaybox: Any, tmp_path: Path) -> None:  # noqa: F811
+    """alice registers (sipp UAS with its RTP echo); relaybox dials sip:alice, taps what it sends to her as
+    RTP to a local UDP socket, plays TTS and records what comes back from her: the tap decodes to the
+    played audio, and the echo recorded from alice transcribes back to the spoken text."""
+    import asyncio
+    import socket
+
+    import aiohttp
+    from relayws import V4Ws
+    from test_sip_calls import register_scenario
+
+    from relaybox.media import g711
+    from relaybox.media.rtp import parse
+
+    relaybox.api("POST", "/api/sip-users", {"username": "alice", "password": "alice-pw"})
+    uas_port = _free_udp_tcp_port()
+    uas = sipp(relaybox, tmp_path, "-sn", "uas", "-rtp_echo", "-mp", str(_free_udp_tcp_port()), port=uas_port,
+               background=True, timeout=40)
+    tap_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tap_sock.bind(("127.0.0.1", 0))
+    tap_sock.setblocking(False)
+    packets: list[bytes] = []
+    try:
+        reg = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 200), "-key", "user", "alice", "-key",
+                   "contact_port", str(uas_port), "-au", "alice", "-ap", "alice-pw", port=_free_udp_tcp_port())
+        assert reg.returncode == 0, reg.stdout.decode(errors="replace")[-3000:]
+
+        async def app() -> dict[str, Any]:
+            loop = asyncio.get_running_loop()
+            async with aiohttp.ClientSession() as http:
+                ws = await V4Ws.open(http, relaybox.ws_url)
+                await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+                device = {"type": "sip", "params": {"to": "sip:alice@127.0.0.1", "from": "sip:app@relaybox"}}
+                await ws.command("calling.dial", {"tag": "alice", "devices": [[device]]})
+                dialed = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.dial")
+                                                         if e["params"]["dial_state"] != "dialing"), None),
+                                           timeout=15)
+                assert dialed["dial_state"] == "answered", dialed
+                ids = {"call_id": dialed["call"]["call_id"], "node_id": dialed["call"]["node_id"]}
+                await ws.command("calling.tap", {**ids, "control_id": "t", "tap": {
+                    "type": "audio", "params": {"direction": "listen"}}, "device": {
+                    "type": "rtp", "params": {"addr": "127.0.0.1", "port": tap_sock.getsockname()[1],
+                                              "codec": "PCMU"}}})
+                await ws.command("calling.record", {**ids, "control_id": "r", "record": {"audio": {
+                    "format": "wav", "direction": "speak", "initial_timeout": 10, "end_silence_timeout": 10,
+                    "terminators": ""}}})
+                await ws.command("calling.play", {**ids, "control_id": "p", "play": [
+                    {"type": "tts", "params": {"text": SAID_TO_ALICE, "voice": CALLER_VOICE}}]})
+                end = loop.time() + 15
+                while not any(e["params"].get("state") == "finished" for e in ws.events("calling.call.play")):
+                    assert loop.time() < end, ws.events("calling.call.play")
+                    with contextlib.suppress(BlockingIOError):
+                        while True:
+                            packets.append(tap_sock.recv(2048))
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.6)
+                await ws.command("calling.record.stop", {**ids, "control_id": "r"})
+                await ws.command("calling.tap.stop", {**ids, "control_id": "t"})
+                record = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.record")
+                                                         if e["params"].get("state") == "finished"), None),
+                                           timeout=10)
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        packets.append(tap_sock.recv(2048))
+                await ws.command("calling.end", {**ids, "reason": "hangup"})
+                await ws.wait_state(ids["call_id"], "ended")
+                await ws.close()
+                return dict(record)
+
+        record = asyncio.run(app())
+        out, _ = uas.communicate(timeout=20)
+        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        tap_sock.close()
+        if uas.poll() is None:
+            uas.kill()
+    played = np.frombuffer(AudioRenderer(Path(".")).speech(SAID_TO_ALICE, CALLER_VOICE).tobytes(), dtype=np.int16)
+    # the tap: RTP PCMU, in sequence order, decoded
+    assert len(packets) > len(played) / FRAME, len(packets)
+    rtp = sorted((parse(p) for p in packets), key=lambda r: r.seq)
+    assert {r.payload_type for r in rtp} == {0}
+    tapped = np.concatenate([g711.decode(r.payload, "PCMU") for r in rtp]).astype(np.float64)
+    assert np.sqrt((tapped ** 2).mean()) > 300  # not silence
+    ref = played.astype(np.float64)
+    corr = np.correlate(tapped, ref, "valid")
+    energy = np.sqrt(np.convolve(tapped ** 2, np.ones(len(ref)), "valid"))
+    best = float((corr / (energy * np.linalg.norm(ref) + 1e-9)).max())
+    assert best > 0.9, best  # the tap is what was played
+    # what came back from alice (her RTP echo of the TTS) transcribes back to the spoken text
+    with urllib.request.urlopen(record["url"], timeout=10) as resp, wave.open(io.BytesIO(resp.read())) as w:
+        heard = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    segments = utterances(heard)
+    assert segments, "nothing came back from alice"
+    assert Recognizer.shared().recognize(segments[0].audio, []) == SAID_TO_ALICE
