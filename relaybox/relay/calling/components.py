@@ -152,7 +152,7 @@ class BaseComponent:
         return await self._control("volume", {"volume": float(volume)})
 
 
-class _Stateful(BaseComponent):
+class _EndsOnState(BaseComponent):
     """Completes on the first `state_key` state of its events that is not `running` (any state if None),
     successfully if that state is `success`."""
 
@@ -245,7 +245,7 @@ class Hangup(_StateComponent):
         super().notification_handler(params)
 
 
-class Connect(_Stateful):
+class Connect(_EndsOnState):
     event_type = Notification.CONNECT
     method = Method.CONNECT
     by_control_id = False
@@ -282,7 +282,7 @@ class Disconnect(Connect):
 # -- media components (matched by control_id) ----------------------------------------------------------
 
 
-class Play(_Stateful):
+class Play(_EndsOnState):
     event_type = Notification.PLAY
     method = Method.PLAY
     running = CallPlayState.PLAYING
@@ -347,7 +347,7 @@ class Prompt(BaseComponent):
         self._complete(successful, Event(kind, result))
 
 
-class Record(_Stateful):
+class Record(_EndsOnState):
     event_type = Notification.RECORD
     method = Method.RECORD
     running = CallRecordState.RECORDING
@@ -495,7 +495,7 @@ class FaxSend(_Fax):
         return out
 
 
-class SendDigits(_Stateful):
+class SendDigits(_EndsOnState):
     event_type = Notification.SEND_DIGITS
     method = Method.SEND_DIGITS
     success = CallSendDigitsState.FINISHED
