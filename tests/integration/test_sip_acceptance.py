@@ -225,3 +225,93 @@ def test_dial_a_registered_user_carries_media_both_ways_and_a_tap_of_it_decodes(
     segments = utterances(heard)
     assert segments, "nothing came back from alice"
     assert Recognizer.shared().recognize(segments[0].audio, []) == SAID_TO_ALICE
+
+
+def test_fax_from_one_relaybox_to_another_arrives_with_the_same_page_count(
+        relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """relaybox A dials a number routed over a SIP trunk to relaybox B (two processes); B's application
+    answers and receives a fax, A's sends a 3-page PDF: real T.30 (spandsp) over G.711 RTP. The PDF that B
+    stores has 3 pages, and both sides report 3 pages."""
+    import asyncio
+    import functools
+    import http.server
+    import threading
+
+    import aiohttp
+    from conftest import Relaybox
+    from relayws import V4Ws
+    from test_sip_calls import TRUNKED
+
+    from relaybox.engines.faxdoc import make_pdf, pdf_pages
+    from relaybox.media.fax import spandsp
+
+    spandsp()  # fails naming libspandsp2 when it is missing
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "sent.pdf").write_bytes(make_pdf([["relaybox fax page one"], ["page two"], ["page three", "end"]]))
+    assert pdf_pages((docs / "sent.pdf").read_bytes()) == 3
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(docs)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    document = f"http://127.0.0.1:{server.server_address[1]}/sent.pdf"
+
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+
+    async def fax_event(ws: V4Ws, state: str) -> dict[str, Any]:
+        return dict(await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.fax")
+                                                    if e["params"].get("state") in (state, "error")), None),
+                                      timeout=120))
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any], list[int], bytes]:
+        async with aiohttp.ClientSession() as http_session:
+            wa = await V4Ws.open(http_session, relaybox.ws_url)
+            await wa.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+            wb = await V4Ws.open(http_session, box_b.ws_url)
+            await wb.connect(contexts=["office"], project=box_b.project, token=box_b.token)
+            device = {"type": "phone", "params": {"to_number": TRUNKED, "from_number": OFFICE}}
+            await wa.command("calling.dial", {"tag": "fax", "devices": [[device]]})
+            offer = await wb.wait_for(lambda: next((e["params"] for e in wb.events("calling.call.receive")), None),
+                                      timeout=15)
+            b_ids = {"call_id": offer["call_id"], "node_id": offer["node_id"]}
+            await wb.command("calling.answer", b_ids)
+            await wb.command("calling.receive_fax", {**b_ids, "control_id": "rx"})
+            dialed = await wa.wait_for(lambda: next((e["params"] for e in wa.events("calling.call.dial")
+                                                     if e["params"]["dial_state"] != "dialing"), None), timeout=15)
+            assert dialed["dial_state"] == "answered", dialed
+            a_ids = {"call_id": dialed["call"]["call_id"], "node_id": dialed["call"]["node_id"]}
+            await wa.command("calling.send_fax", {**a_ids, "control_id": "tx", "document": document,
+                                                  "identity": "+15550001111"})
+            sent = await fax_event(wa, "finished")
+            received = await fax_event(wb, "finished")
+            pages = [e["params"]["fax"]["params"]["number"] for e in wb.events("calling.call.fax")
+                     if e["params"].get("state") == "page"]
+            pdf = b""
+            if received.get("state") == "finished":  # B serves the PDF it stored
+                async with http_session.get(received["fax"]["params"]["document"]) as resp:
+                    assert resp.status == 200
+                    pdf = await resp.read()
+            await wa.command("calling.end", {**a_ids, "reason": "hangup"})
+            await wa.wait_state(a_ids["call_id"], "ended")
+            await wa.close()
+            await wb.close()
+            return sent, received, pages, pdf
+
+    try:
+        add_trunk(relaybox, "box-b", b_sip, ["+1555999"])  # A: numbers +1555999... go to B
+        add_trunk(box_b, "box-a", relaybox.sip_port)  # B: trusts A's SIP address
+        box_b.add_number(TRUNKED, "office")
+        sent, received, pages, pdf = asyncio.run(run())
+    finally:
+        server.shutdown()
+        assert box_b.stop() == 0, box_b.log()
+    rx = received["fax"]["params"]
+    tx = sent["fax"]["params"]
+    assert sent["state"] == "finished" and tx["success"] and tx["pages"] == 3, sent
+    assert received["state"] == "finished" and rx["success"] and rx["pages"] == 3, received
+    assert rx["remote_identity"] == "+15550001111"
+    assert pages == [1, 2, 3]
+    assert pdf_pages(pdf) == 3
