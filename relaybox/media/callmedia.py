@@ -32,7 +32,7 @@ from relaybox.clock import Clock
 from relaybox.domain.legs import MediaSink
 from relaybox.media import FRAME, RATE, asr, audiofiles
 from relaybox.media.amd import AmdSettings, MachineDetector
-from relaybox.media.endpoint import RtpEndpoint
+from relaybox.media.endpoint import SILENCE, RtpEndpoint
 from relaybox.media.errors import MediaUnavailable
 from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff_to_pdf
 from relaybox.media.jitter import Samples
@@ -44,7 +44,6 @@ from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetec
 
 log = logging.getLogger("relaybox.media")
 
-SILENCE = np.zeros(FRAME, dtype=np.int16)
 BEEP = (1000.0, 0.25)
 US_RINGBACK = ((440.0, 480.0), ((2.0, 4.0),))
 KEY_SECONDS, GAP_SECONDS = 0.1, 0.1
@@ -254,6 +253,8 @@ class CallMedia:
         self._rfc_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._inband_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._received = SILENCE
+        self._prev: Samples = SILENCE  # the previous frame: detectors look at 40 ms windows
+        self._now = self.clock.now()  # this tick's platform time (one clock read per tick)
         self._last_energy = 0.0
         self._voiced = False
         self._asr_chain: asyncio.Future[Any] | None = None
@@ -437,7 +438,7 @@ class CallMedia:
 
     def _on_sent(self, frame: Samples) -> None:
         """After each tick: both directions of this 20 ms are known; record and tap them."""
-        t = self.clock.now()
+        t = self._now
         for rec in self.recordings:
             rec.feed(t, self._received, frame, self._voiced)
         for tap in self.taps:
@@ -449,13 +450,17 @@ class CallMedia:
             self.fax.feed(frame)
         if self.mixer is not None:
             self.mixer.put(self, frame)
-        t = self.clock.now()
-        energy = float(np.dot(f := frame.astype(np.float32), f)) if frame.any() else 0.0
-        quiet = energy + self._last_energy < MIN_ENERGY  # the 40 ms window the detectors look at
+        t = self._now = self.clock.now()
+        energy = 0.0 if frame is SILENCE else float(np.dot(f := frame.astype(np.float32), f))
+        window_energy = energy + self._last_energy
+        quiet = window_energy < MIN_ENERGY  # the 40 ms window the detectors look at
         self._last_energy = energy
-        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet)) is not None:
+        # one float window for both detectors, built only when it is loud enough to analyse
+        window = None if quiet else np.concatenate((self._prev, frame)).astype(np.float64)
+        self._prev = frame
+        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet, window, window_energy)) is not None:
             self._key(key, inband=True)
-        if (name := self.tones.feed(frame, quiet)) is not None:
+        if (name := self.tones.feed(frame, quiet, window, window_energy)) is not None:
             self._tone(name)
         if self.utterances is None:
             return

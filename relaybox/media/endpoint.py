@@ -45,6 +45,7 @@ PORT_RANGE = (16384, 32766)
 _HEADER = struct.Struct("!BBHII")
 RTCP_INTERVAL = 5.0
 SILENCE = np.zeros(FRAME, dtype=np.int16)
+SILENCE.setflags(write=False)  # shared: `frame is SILENCE` is the cheap test for digital silence
 _SILENCE_PAYLOAD = {codec: g711.silence(codec, FRAME) for codec in g711.CODECS}
 DIGIT_GAP_TICKS = 3  # silence between two RFC 4733 keys (60 ms)
 PAUSES = {"w": 0.5, "W": 1.0}
@@ -443,7 +444,9 @@ class RtpEndpoint:
             return
         if self.on_hold:
             return
-        self.jitter.push(packet.ssrc, packet.timestamp, g711.decode(packet.payload, codec))
+        payload = packet.payload
+        samples = SILENCE if payload == _SILENCE_PAYLOAD[codec] else g711.decode(payload, codec)
+        self.jitter.push(packet.ssrc, packet.timestamp, samples)
 
     def _on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.closed:

@@ -41,8 +41,9 @@ class CallRecording:
         sound = False
         if self.direction in ("speak", "both") and speak_voiced:
             sound = True
-        if self.direction in ("listen", "both") and listen.any():
-            sound = sound or float(np.sqrt(np.mean(listen.astype(np.float64) ** 2))) > ACTIVE_ENERGY
+        if not sound and self.direction in ("listen", "both") and listen.any():
+            f = listen.astype(np.float32)
+            sound = float(np.dot(f, f)) > ACTIVE_ENERGY ** 2 * len(listen)
         self.active = sound
         if sound:
             self.heard = True

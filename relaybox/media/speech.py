@@ -89,8 +89,11 @@ class Utterances:
 
     def feed(self, t: float, frame: Samples, energy: float | None = None) -> tuple[str, float] | Utterance | None:
         """ENERGY (sum of squares), when the caller has it, skips the VAD on frames too quiet to be speech."""
-        quiet = energy is not None and energy < QUIET_ENERGY
-        v = self.last_voiced = False if quiet else self.voiced(frame)
+        if energy is None:
+            v = self.voiced(frame)
+        else:  # the caller measured the frame: too quiet for speech, or loud enough to ask the VAD
+            v = energy >= QUIET_ENERGY and bool(self._vad.is_speech(frame.tobytes(), RATE))  # type: ignore[attr-defined]
+        self.last_voiced = v
         self._recent.append(v)
         if not self.speaking:
             self._pre.append(frame)

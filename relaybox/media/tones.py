@@ -57,8 +57,9 @@ class DtmfDetector:
         self.current: str | None = None  # the key being held (already reported)
         self.misses = 0
 
-    def classify(self, window: npt.NDArray[np.float64]) -> str | None:
-        energy = float(np.dot(window, window))
+    def classify(self, window: npt.NDArray[np.float64], energy: float | None = None) -> str | None:
+        if energy is None:
+            energy = float(np.dot(window, window))
         if energy < MIN_ENERGY:
             return None
         powers = np.abs(_DTMF_KERNEL @ window) ** 2 * 2 / (WINDOW * energy)  # 1.0 = all the energy
@@ -73,10 +74,14 @@ class DtmfDetector:
             return None
         return DTMF_KEYS[r][c]
 
-    def feed(self, frame: Samples, quiet: bool = False) -> str | None:
-        """QUIET: the caller knows the whole window is below the analysis threshold (saves the maths)."""
+    def feed(self, frame: Samples, quiet: bool = False, window: npt.NDArray[np.float64] | None = None,
+             energy: float | None = None) -> str | None:
+        """QUIET: the caller knows the whole window is below the analysis threshold (saves the maths);
+        WINDOW/ENERGY: the caller's float copy of the last two frames and its energy, shared by detectors."""
         prev, self.prev = self.prev, frame
-        key = None if quiet else self.classify(np.concatenate((prev, frame)).astype(np.float64))
+        if window is None and not quiet:
+            window, energy = np.concatenate((prev, frame)).astype(np.float64), None
+        key = None if quiet or window is None else self.classify(window, energy)
         if key is None:
             self.misses += 1
             if self.misses >= 2:
@@ -108,9 +113,10 @@ class ToneDetector:
         self.run = 0  # frames of the current steady tone
         self.reported = False
 
-    def peak(self, window: npt.NDArray[np.float64]) -> float | None:
+    def peak(self, window: npt.NDArray[np.float64], energy: float | None = None) -> float | None:
         """The frequency of a pure tone in WINDOW, or None when it is quiet or not a single tone."""
-        energy = float(np.dot(window, window))
+        if energy is None:
+            energy = float(np.dot(window, window))
         if energy < MIN_ENERGY:
             return None
         spec = np.abs(np.fft.rfft(window * self.window)) ** 2
@@ -124,9 +130,12 @@ class ToneDetector:
         shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
         return float((k + shift) * RATE / WINDOW)
 
-    def feed(self, frame: Samples, quiet: bool = False) -> str | None:
+    def feed(self, frame: Samples, quiet: bool = False, window: npt.NDArray[np.float64] | None = None,
+             energy: float | None = None) -> str | None:
         prev, self.prev = self.prev, frame
-        f = None if quiet else self.peak(np.concatenate((prev, frame)).astype(np.float64))
+        if window is None and not quiet:
+            window, energy = np.concatenate((prev, frame)).astype(np.float64), None
+        f = None if quiet or window is None else self.peak(window, energy)
         seconds = self.run * len(frame) / RATE
         if f is not None and self.freq is not None and abs(f - self.freq) < 40:
             self.run += 1
