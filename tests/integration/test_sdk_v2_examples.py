@@ -671,6 +671,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "play_ringtone",
@@ -689,6 +695,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "play_tts",
@@ -888,6 +900,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "record_action_stop",
@@ -960,6 +978,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "detect_answering_machine",
@@ -983,6 +1007,12 @@ if action.completed:
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "detect_action_stop",
@@ -1018,6 +1048,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "detect_fax",
@@ -1040,6 +1076,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "amd_alias",
@@ -1073,6 +1115,12 @@ await asyncio.sleep(5)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "fax_send",
@@ -1148,6 +1196,12 @@ await asyncio.sleep(3)
 print('stopped', (await action.stop()).successful)  # probe: the StopResult
 """,
         expect=["stopped True"],
+        # the phone talks past the stop (about 8 s): a silent line would end the recording by its 5 s
+        # initial_timeout, and a pause by its 1 s end_silence_timeout, racing the stop
+        phone=[{"wait_for": "answer"},
+               {"say": "hello there, this is a long message for the recorder, it goes on and on for a good while"
+                       " so that the recording keeps going"}, {"wait": 15},
+               {"hangup": True}],
     ),
     media_case(
         "connect_series",
