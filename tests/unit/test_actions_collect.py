@@ -154,6 +154,138 @@ async def test_v4_send_start_of_input(world: World) -> None:
                                       "initial_timeout": 5, "send_start_of_input": True})
     await world.run(3)
     events = world.sub.of("s")
-    assert [(e["result"]["type"], e["state"], e["final"]) for e in events] == [
-        ("start_of_input", "collecting", False), ("digit", "finished", True)]
+    # no `final` key on start_of_input: realtime-api turns `final: false` into collect.updated, never startOfInput
+    assert [(e["result"]["type"], e["state"], e.get("final")) for e in events] == [
+        ("start_of_input", "collecting", None), ("digit", "finished", True)]
     assert events[-1]["result"]["params"]["digits"] == "42"
+
+
+def shape(events: list[dict[str, Any]]) -> list[tuple[str, str, Any, Any]]:
+    """(type, state, final, digits or text) of each collect event."""
+    out = []
+    for e in events:
+        params = e["result"].get("params", {})
+        out.append((e["result"]["type"], e["state"], e.get("final"), params.get("digits", params.get("text"))))
+    return out
+
+
+def finals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("final") is True and e["state"] != "collecting"]
+
+
+async def test_partial_digits_then_one_final(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "123#"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "p", "partial_results": True,
+                                      "digits": {"max": 5, "terminators": "#"}, "initial_timeout": 5})
+    await world.run(5)
+    assert shape(world.sub.of("p")) == [
+        ("digit", "collecting", False, "1"), ("digit", "collecting", False, "12"),
+        ("digit", "collecting", False, "123"), ("digit", "finished", True, "123")]
+    assert world.sub.of("p")[0]["result"] == {"type": "digit", "params": {"digits": "1"}}  # no terminator yet
+    assert world.sub.of("p")[-1]["result"]["params"]["terminator"] == "#"
+
+
+async def test_partial_speech_grows_word_by_word_before_the_final(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"say": "check my balance please"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "p", "partial_results": True,
+                                      "speech": {"end_silence_timeout": 1}, "initial_timeout": 5})
+    await world.run(1.1)
+    assert shape(world.sub.of("p")) == []  # the first word is not over yet
+    await world.run(8)
+    events = world.sub.of("p")
+    assert shape(events) == [
+        ("speech", "collecting", False, "check"), ("speech", "collecting", False, "check my"),
+        ("speech", "collecting", False, "check my balance"),
+        ("speech", "collecting", False, "check my balance please"),
+        ("speech", "finished", True, "check my balance please")]
+    assert events[-1]["result"]["params"]["confidence"] > 0
+
+
+async def test_without_partial_results_only_the_final(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "12"}, {"say": "hello there"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "q", "partial_results": False,
+                                      "digits": {"max": 2}, "initial_timeout": 5})
+    await world.run(8)
+    assert shape(world.sub.of("q")) == [("digit", "finished", True, "12")]
+
+
+async def test_partial_results_are_ignored_by_play_and_collect(world: World) -> None:
+    # v2 Node sends collect.partial_results, and takes the first collect event as the prompt's result
+    _, cid = await world.answered_call([{"wait_for": "prompt"}, {"press": "12"}])
+    await prompt(world, cid, {"digits": {"max": 2}, "partial_results": True, "continuous": True})
+    await world.run(5)
+    assert shape(collects(world, "c")) == [("digit", "finished", True, "12")]
+
+
+async def test_continuous_results_until_stop(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "12#"}, {"wait": 1}, {"say": "yes"},
+                                        {"wait": 2}, {"press": "7"}, {"wait": 3}, {"press": "9"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "k", "continuous": True,
+                                      "digits": {"max": 3, "terminators": "#", "digit_timeout": 2},
+                                      "speech": {"end_silence_timeout": 0.5}, "initial_timeout": 30})
+    await world.run(9)
+    assert shape(world.sub.of("k")) == [
+        ("digit", "collecting", True, "12"), ("speech", "collecting", True, "yes"),
+        ("digit", "collecting", True, "7")]  # the digit timer ended the third round
+    assert world.execute("calling.collect.stop", {"call_id": cid, "control_id": "k"})["code"] == "200"
+    await world.run(0)
+    events = world.sub.of("k")
+    assert shape(events)[-1] == ("digit", "finished", True, "9")  # the keys pressed so far
+    assert len(finals(events)) == 1
+    await world.run(10)
+    assert len(world.sub.of("k")) == 4  # nothing after the final event
+    assert world.execute("calling.collect.stop", {"call_id": cid, "control_id": "k"})["code"] == "404"
+
+
+async def test_continuous_timers_restart_each_round(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "4"}, {"wait": 2.5}, {"press": "5"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "t", "continuous": True,
+                                      "digits": {"max": 1}, "initial_timeout": 3})
+    await world.run(4)  # "5" (at 3.7 s) comes 2.7 s after "4": within a fresh 3 s initial timeout
+    assert shape(world.sub.of("t")) == [("digit", "collecting", True, "4"), ("digit", "collecting", True, "5")]
+    await world.run(2.6)
+    assert len(world.sub.of("t")) == 2
+    await world.run(0.2)  # 3 s of quiet after "5": reported once, and the collection goes on
+    assert shape(world.sub.of("t"))[-1] == ("no_input", "collecting", True, None)
+    await world.run(20)
+    assert len(world.sub.of("t")) == 3
+    world.execute("calling.collect.stop", {"call_id": cid, "control_id": "t"})
+    await world.run(0)
+    assert shape(world.sub.of("t"))[-1] == ("digit", "finished", True, "5")  # the last result
+
+
+async def test_continuous_with_partials_and_start_of_input_then_hangup(world: World) -> None:
+    _, cid = await world.answered_call([{"wait": 1}, {"press": "12"}, {"wait": 1}, {"press": "3"}])
+    world.execute("calling.collect", {"call_id": cid, "control_id": "h", "continuous": True, "partial_results": True,
+                                      "send_start_of_input": True, "digits": {"max": 2}, "initial_timeout": 5})
+    await world.run(3)
+    assert shape(world.sub.of("h")) == [
+        ("start_of_input", "collecting", None, None), ("digit", "collecting", False, "1"),
+        ("digit", "collecting", True, "12"),
+        ("start_of_input", "collecting", None, None), ("digit", "collecting", False, "3")]
+    world.execute("calling.end", {"call_id": cid})
+    await world.run(0)
+    events = world.sub.of("h")
+    assert shape(finals(events)) == [("digit", "finished", True, "3")]
+    assert world.sub.kinds()[-3:] == ["collect:finished", "state:ending", "state:ended"]
+
+
+async def test_continuous_stop_or_hangup_without_a_result(world: World) -> None:
+    _, cid = await world.answered_call()
+    for control_id in ("a", "b"):
+        world.execute("calling.collect", {"call_id": cid, "control_id": control_id, "continuous": True,
+                                          "digits": {"max": 1}, "initial_timeout": 60})
+    await world.run(1)
+    world.execute("calling.collect.stop", {"call_id": cid, "control_id": "a"})
+    await world.run(0)
+    assert shape(world.sub.of("a")) == [("no_input", "no_input", True, None)]
+    world.execute("calling.end", {"call_id": cid})
+    await world.run(0)
+    assert shape(world.sub.of("b")) == [("error", "error", True, None)]
+
+
+@pytest.mark.parametrize("key", ["partial_results", "continuous", "send_start_of_input", "start_input_timers"])
+async def test_collect_flags_must_be_booleans(world: World, key: str) -> None:
+    _, cid = await world.answered_call()
+    reply = world.execute("calling.collect", {"call_id": cid, "digits": {"max": 1}, key: "yes"})
+    assert reply["code"] == "400" and key in reply["message"], reply

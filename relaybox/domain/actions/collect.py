@@ -1,15 +1,28 @@
 """Prompt and collect: `calling.play_and_collect` (a prompt played while input is collected) and v4's
-standalone `calling.collect`. Exactly one `calling.call.collect` event: `digit`, `speech`,
-`no_input`, `no_match` or `error`.
+standalone `calling.collect`. Exactly one final `calling.call.collect` event (`final: true` and a
+state other than `collecting`): `digit`, `speech`, `no_input`, `no_match` or `error`.
 
 Input timers (initial_timeout) start when the prompt has been played (or at once without one, or
 on `calling.collect.start_input_timers`); the first input stops the prompt (barge-in).
+
+v4 `calling.collect` also streams, as @signalwire/realtime-api reads it (voiceCallCollectWorker):
+* `send_start_of_input`: `{type: start_of_input}` with `state: collecting` and no `final` key at the
+  first input of each round (a `final: false` event would be a mere `collect.updated`, never
+  `collect.startOfInput`);
+* `partial_results`: `final: false` events with the input so far (digits pressed, words spoken);
+* `continuous`: each result goes out with `final: true, state: collecting` (`collect.updated`, the
+  action goes on) and collection restarts with fresh timers; `.stop` or the call's end send the one
+  final event, carrying the last result.
+`play_and_collect` ignores `partial_results`/`continuous`: the clients that send them there (v2 Node;
+v4 Python's raw `collect`) take the first collect event as the result, and v4 Node never sends them.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from relaybox.clock import Timer
 from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
 from relaybox.domain.actions.media import normalize_media, volume
 from relaybox.domain.actions.play import Player
@@ -37,6 +50,24 @@ def _seconds(spec: dict[str, Any], key: str, default: float, where: str) -> floa
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
         raise bad_request(f"'{where}.{key}' must be a number of seconds between 0 and 3600")
     return float(value)
+
+
+def _flag(spec: dict[str, Any], key: str, where: str) -> bool | None:
+    value = spec.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise bad_request(f"'{where}{key}' must be true or false")
+    return value
+
+
+def speech_prefixes(text: str, start: float, end: float) -> list[tuple[float, str]]:
+    """When each word of TEXT (said from START to END) has been heard: (time, the words so far)."""
+    out: list[tuple[float, str]] = []
+    length = max(len(text), 1)
+    pos = 0
+    for word in text.split():
+        pos = text.index(word, pos) + len(word)
+        out.append((start + (end - start) * pos / length, text[:pos]))
+    return out
 
 
 def confidence(text: str, hints: list[str]) -> float:
@@ -91,12 +122,18 @@ class CollectAction(Action):
         if with_prompt:
             items = normalize_media(params.get("play"))
             self.player = Player(media, items, gain=volume(params.get("volume")), on_done=self._prompt_played)
+        where = "collect." if with_prompt else ""
+        flags = {k: _flag(collect, k, where) for k in
+                 ("start_input_timers", "send_start_of_input", "partial_results", "continuous")}
         self.timers_started = False
-        self.defer_timers = collect.get("start_input_timers") is False
-        self.send_start_of_input = collect.get("send_start_of_input") is True  # v4: an event at the first input
+        self.defer_timers = flags["start_input_timers"] is False
+        self.send_start_of_input = flags["send_start_of_input"] is True  # v4: an event at the first input
+        self.partial_results = not with_prompt and flags["partial_results"] is True
+        self.continuous = not with_prompt and flags["continuous"] is True
+        self.last_result: dict[str, Any] | None = None  # continuous: what `.stop` finishes with
         self.collected = ""
-        self._initial: Any = None
-        self._digit_timer: Any = None
+        self._initial: Timer | None = None
+        self._digit_timer: Timer | None = None
         self._heard_input = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -124,7 +161,7 @@ class CollectAction(Action):
 
     def _barge_in(self) -> None:
         if self.send_start_of_input and not self._heard_input:
-            self.emit(result={"type": "start_of_input"}, state="collecting", final=False)
+            self.emit(result={"type": "start_of_input"}, state="collecting")
         self._heard_input = True
         if self._initial is not None:
             self._initial.cancel()
@@ -132,7 +169,41 @@ class CollectAction(Action):
         if self.player is not None and not self.player.done:
             self.player.stop()
 
+    def _partial(self, result: dict[str, Any]) -> None:
+        if self.partial_results and not self.done:
+            self.emit(result=result, state="collecting", final=False)
+
     def _result(self, result: dict[str, Any]) -> None:
+        """A round's result: the final event, or (continuous) an update and a fresh round."""
+        if self.done:
+            return
+        if not self.continuous or result["type"] == "error":
+            self._finish(result)
+            return
+        if result["type"] in ("digit", "speech"):
+            self.last_result = result
+        self.emit(result=result, state="collecting", final=True)
+        self._next_round(rearm=result["type"] != "no_input")  # a quiet caller is reported once
+
+    def _next_round(self, *, rearm: bool) -> None:
+        if self._digit_timer is not None:
+            self._digit_timer.cancel()
+            self._digit_timer = None
+        if self._initial is not None:
+            self._initial.cancel()
+            self._initial = None
+        self.collected = ""
+        self._heard_input = False
+        started, self.timers_started = self.timers_started, False
+        if started and rearm:
+            self.start_timers()
+
+    def _pending_digits(self) -> dict[str, Any] | None:
+        if not self.collected:
+            return None
+        return {"type": "digit", "params": {"digits": self.collected, "terminator": ""}}
+
+    def _finish(self, result: dict[str, Any]) -> None:
         if self.done:
             return
         if self.player is not None:
@@ -146,10 +217,12 @@ class CollectAction(Action):
         self.close()
 
     def stop(self) -> None:
-        self._result({"type": "no_input"})
+        last = (self._pending_digits() or self.last_result) if self.continuous else None
+        self._finish(last or {"type": "no_input"})
 
     def call_ending(self) -> None:
-        self._result({"type": "error"})
+        last = (self._pending_digits() or self.last_result) if self.continuous else None
+        self._finish(last or {"type": "error"})
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -167,6 +240,7 @@ class CollectAction(Action):
         if len(self.collected) >= self.max_digits:
             self._result({"type": "digit", "params": {"digits": self.collected, "terminator": ""}})
             return
+        self._partial({"type": "digit", "params": {"digits": self.collected}})
         self._digit_timer = self.later(
             self.digit_timeout,
             lambda: self._result({"type": "digit", "params": {"digits": self.collected, "terminator": ""}}),
@@ -185,7 +259,19 @@ class CollectAction(Action):
             return  # already collecting keys
         done_at = min(end - now + self.end_silence, self.speech_timeout)
         result = {"type": "speech", "params": {"text": text, "confidence": confidence(text, self.hints)}}
+        if self.partial_results:
+            self._speech_partials(text, start, end, now)
         self.later(done_at, lambda: self._result(result))
+
+    def _speech_partials(self, text: str, start: float, end: float, now: float) -> None:
+        """The words so far as they are said (the sandbox reports an utterance as it starts); what was
+        already said (real audio reports it once recognised) goes out at once, before the final."""
+        heard = [prefix for at, prefix in speech_prefixes(text, start, end) if at <= now]
+        if heard:
+            self._partial({"type": "speech", "params": {"text": heard[-1]}})
+        for at, prefix in speech_prefixes(text, start, end):
+            if at > now and at - now < self.speech_timeout:
+                self.later(at - now, partial(self._partial, {"type": "speech", "params": {"text": prefix}}))
 
 
 def handlers(service: MediaService) -> dict[str, Any]:
