@@ -1,11 +1,13 @@
 """Call media actions with the official v4 Node client (@signalwire/realtime-api), unmodified: play (every
-media, controls, an unknown ringtone), promptTTS and collect, amd, detectDigit/detectFax, sendDigits,
-connectPhone/disconnect, recordAudio (a real WAV, measured) and tapAudio (PCMA RTP with ptime 30, decoded).
-v4 Node has no fax. One server for the module (tests/clients/media/v4_node.js)."""
+media, controls, an unknown ringtone), promptTTS and collect (also partial and continuous results, start of
+input), amd, detectDigit/detectFax, sendDigits, connectPhone/disconnect, recordAudio (a real WAV, measured) and
+tapAudio (PCMA RTP with ptime 30, decoded). v4 Node has no fax.
+One server for the module (tests/clients/media/v4_node.js)."""
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +60,20 @@ def test_prompt_and_collect(relaybox: Any, clients: Any) -> None:
     result = run(relaybox, clients, "prompt", script)
     assert "PROMPT digit 77 #" in result.lines, result.describe()
     assert "COLLECT speech sounds good" in result.lines, result.describe()
+
+
+def test_collect_partial_and_continuous_results(relaybox: Any, clients: Any) -> None:
+    script = [*ANSWER, {"wait": 1}, {"press": "12#"}, {"wait": 1}, {"say": "yes please"}]
+    result = run(relaybox, clients, "collect_stream", script)
+    m = result.find(r"^COLLECT_UPDATES (.*)$")
+    assert m, result.describe()
+    assert json.loads(m.group(1)) == [
+        ["partial", "digit", "1"], ["partial", "digit", "12"], ["collecting", "digit", "12"],
+        ["partial", "speech", "yes"], ["partial", "speech", "yes please"], ["collecting", "speech", "yes please"],
+    ], result.describe()
+    assert "COLLECT_ENDED_EARLY False" in result.lines, result.describe()
+    assert "COLLECT_STARTS 2" in result.lines, result.describe()  # one start of input per round
+    assert "COLLECT_FINAL speech yes please finished True" in result.lines, result.describe()
 
 
 def test_amd_and_detectors(relaybox: Any, clients: Any) -> None:

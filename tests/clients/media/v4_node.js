@@ -45,6 +45,30 @@ const scenarios = {
     await c.ended()
     out('COLLECT', c.type, c.text)
   },
+  async collect_stream (call) {
+    // partialResults + continuous + sendStartOfInput: every collect.updated, then stop() for the final result
+    const updates = []
+    let starts = 0
+    const c = await call.collect({
+      digits: { max: 3, digitTimeout: 5, terminators: '#' },
+      speech: { endSilenceTimeout: 0.5 },
+      initialTimeout: 10,
+      partialResults: true,
+      continuous: true,
+      sendStartOfInput: true,
+      listen: {
+        onInputStarted: () => { starts++ },
+        onUpdated: col => updates.push([col.final === false ? 'partial' : col.state, col.type, col.digits ?? col.text])
+      }
+    }).onStarted()
+    while (updates.filter(u => u[0] === 'collecting').length < 2) await sleep(50)
+    out('COLLECT_ENDED_EARLY', c.hasEnded)
+    await c.stop()
+    await c.ended()
+    out('COLLECT_UPDATES', JSON.stringify(updates))
+    out('COLLECT_STARTS', starts)
+    out('COLLECT_FINAL', c.type, c.text, c.state, c.final)
+  },
   async amd (call) {
     const d = await call.amd({ waitForBeep: true }).onStarted()
     await d.ended()
