@@ -1,5 +1,6 @@
 """Call media actions with the official v4 Python client (signalwire-sdk), unmodified: play, play_and_collect,
-collect, detect, send_digits, connect/disconnect, hold/unhold, record, tap, send/receive fax and refer
+collect (also partial and continuous
+results), detect, send_digits, connect/disconnect, hold/unhold, record, tap, send/receive fax and refer
 (tests/clients/media/v4_python.py). One server for the module."""
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def test_play_and_collect_and_collect(relaybox: Any, clients: Any) -> None:
     result = run(relaybox, clients, "prompt", script)
     assert "PROMPT digit 55 #" in result.lines, result.describe()
     assert "COLLECT speech yes please" in result.lines, result.describe()
+
+
+def test_collect_partial_and_continuous_results(relaybox: Any, clients: Any) -> None:
+    script = [*ANSWER, {"wait": 1}, {"press": "12#"}, {"wait": 1}, {"say": "yes please"}]
+    result = run(relaybox, clients, "collect_stream", script)
+    assert "COLLECT_PARTIALS digit:1|digit:12|speech:yes|speech:yes please" in result.lines, result.describe()
+    assert "COLLECT_CONTINUOUS digit:12|speech:yes please" in result.lines, result.describe()
+    assert "COLLECT_FINAL finished True speech yes please 1" in result.lines, result.describe()
 
 
 def test_detect_answering_machine(relaybox: Any, clients: Any) -> None:

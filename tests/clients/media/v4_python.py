@@ -54,6 +54,34 @@ async def scenario_prompt(call):
     out("COLLECT", result.get("type"), result.get("params", {}).get("text"))
 
 
+async def scenario_collect_stream(call):
+    """partial_results + continuous: the action resolves on the first result it sees (the client's rule),
+    so the stream is read with call.on; stop() brings the one final event."""
+    seen = []
+    final = asyncio.get_running_loop().create_future()
+
+    def on_collect(event):
+        p = event.params
+        result = p.get("result", {})
+        value = result.get("params", {}).get("digits", result.get("params", {}).get("text"))
+        seen.append((p.get("state"), p.get("final"), result.get("type"), value))
+        if p.get("final") is True and p.get("state") != "collecting" and not final.done():
+            final.set_result(seen[-1])
+
+    call.on("calling.call.collect", on_collect)
+    c = await call.collect(digits={"max": 3, "terminators": "#", "digit_timeout": 5},
+                           speech={"end_silence_timeout": 0.5}, initial_timeout=10,
+                           partial_results=True, continuous=True)
+    while sum(1 for s in seen if s[0] == "collecting" and s[1] is True) < 2:
+        await asyncio.sleep(0.05)
+    await c.stop()
+    last = await asyncio.wait_for(final, 10)
+    await asyncio.sleep(0.3)
+    out("COLLECT_PARTIALS", "|".join(f"{s[2]}:{s[3]}" for s in seen if s[1] is False))
+    out("COLLECT_CONTINUOUS", "|".join(f"{s[2]}:{s[3]}" for s in seen if s[0] == "collecting" and s[1] is True))
+    out("COLLECT_FINAL", *last, sum(1 for s in seen if s[1] is True and s[0] != "collecting"))
+
+
 async def scenario_amd(call):
     d = await call.detect_answering_machine(initial_timeout=4)
     ev = await d.wait(timeout=15)
