@@ -1,7 +1,6 @@
 """Call media actions with the official v4 Python client (signalwire-sdk), unmodified: play, play_and_collect,
-collect (also partial and continuous
-results), detect, send_digits, connect/disconnect, hold/unhold, record, tap, send/receive fax and refer
-(tests/clients/media/v4_python.py). One server for the module."""
+collect (also partial and continuous results), detect, send_digits, connect/disconnect, hold/unhold, record,
+tap, send/receive fax and refer (tests/clients/media/v4_python.py). One server for the module."""
 
 from __future__ import annotations
 
