@@ -119,6 +119,20 @@ async def test_inbound_call_and_actions() -> None:
     )
     assert rec.completed and rec.url == "https://r"
 
+    standalone = await call.collect(digits={"max": 4}, partial_results=True, continuous=True)
+    for streamed in (
+        {"final": False, "state": "collecting", "result": {"type": "digit", "params": {"digits": "12"}}},
+        {"state": "collecting", "result": {"type": "start_of_input"}},
+        {"final": True, "state": "collecting", "result": {"type": "digit", "params": {"digits": "1234"}}},
+    ):
+        await client._handle_event(ev("calling.call.collect", call_id="c", control_id=standalone.control_id, **streamed))
+        assert not standalone.completed, streamed  # partial, start of input and continuous results go on
+    await client._handle_event(
+        ev("calling.call.collect", call_id="c", control_id=standalone.control_id, final=True, state="finished",
+           result={"type": "digit", "params": {"digits": "1234"}})
+    )
+    assert standalone.completed
+
     col = await call.play_and_collect([{"type": "tts", "text": "PIN"}], {"digits": {"max": 4}})
     await client._handle_event(ev("calling.call.play", call_id="c", control_id=col.control_id, state="finished"))
     assert not col.completed  # play events do not end a collect

@@ -179,7 +179,11 @@ class CollectAction(PlayAction):
     def _check_event(self, event: RelayEvent) -> None:
         if event.event_type != "calling.call.collect":
             return
-        if event.params.get("result") or event.params.get("state") in ("finished", "error", "no_input", "no_match"):
+        params = event.params
+        # partial results (`final: false`), start_of_input and continuous results (`state: collecting`) go on
+        if params.get("final") is False or params.get("state") == "collecting":
+            return
+        if params.get("result") or params.get("state") in ("finished", "error", "no_input", "no_match"):
             self._resolve(event)
 
     async def start_input_timers(self) -> dict[str, Any]:
