@@ -125,7 +125,9 @@ async def test_inbound_call_and_actions() -> None:
         {"state": "collecting", "result": {"type": "start_of_input"}},
         {"final": True, "state": "collecting", "result": {"type": "digit", "params": {"digits": "1234"}}},
     ):
-        await client._handle_event(ev("calling.call.collect", call_id="c", control_id=standalone.control_id, **streamed))
+        await client._handle_event(
+            ev("calling.call.collect", call_id="c", control_id=standalone.control_id, **streamed)
+        )
         assert not standalone.completed, streamed  # partial, start of input and continuous results go on
     await client._handle_event(
         ev("calling.call.collect", call_id="c", control_id=standalone.control_id, final=True, state="finished",
