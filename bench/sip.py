@@ -55,16 +55,46 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
+def media_sinks(calls: int) -> tuple[int, list[socket.socket]]:
+    """A media port for sipp and bound, never-read sockets on MEDIA + 4k for each call k.
+
+    sipp sends call k's pcap audio from port media + 4k without binding it, so whatever a server sends
+    back (symmetric RTP, an echo) would bounce with ICMP port unreachable, a kernel and asyncio error
+    path costlier than the media itself. Bound here, the returned packets are dropped quietly once a
+    socket's buffer is full, like a phone that consumes them."""
+    import random
+
+    for _ in range(100):
+        base = random.randrange(20000, 60000 - 4 * calls - 8, 2)
+        sinks: list[socket.socket] = []
+        try:
+            for k in range(calls + 2):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sinks.append(s)
+                s.bind(("127.0.0.1", base + 4 * k))
+            return base, sinks
+        except OSError:
+            for s in sinks:
+                s.close()
+    raise RuntimeError("no free range of media ports")
+
+
 def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path) -> tuple[int, int, float]:
     """Run the load; returns (successful, failed, wall seconds)."""
+    media_port, sinks = media_sinks(calls)
+    sinks[0].close()  # sipp binds the base port itself
     pcap = workdir / "pcap"
     if not pcap.exists():
         pcap.symlink_to(PCAPS)
     argv = ["sipp", f"127.0.0.1:{target}", "-sn", "uac_pcap", "-s", NUMBER, "-i", "127.0.0.1", "-p", str(local),
-            "-m", str(calls), "-l", str(limit), "-r", "20", "-nostdin", "-trace_stat", "-fd", "1",
-            "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", "120s"), "-mp", str(free_port())]
+            "-m", str(calls), "-l", str(limit), "-r", str(max(20, limit // 8)), "-nostdin", "-trace_stat", "-fd", "1",
+            "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", "120s"), "-mp", str(media_port)]
     t0 = time.monotonic()
-    subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    try:
+        subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    finally:
+        for s in sinks:
+            s.close()
     wall = time.monotonic() - t0
     stats = sorted(workdir.glob("*_.csv")) or sorted(workdir.glob("*.csv"))
     ok = failed = 0
@@ -80,10 +110,15 @@ def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path) -> 
 # -- relaybox ---------------------------------------------------------------------------------------
 
 
-async def answer_everything(ws_url: str, stop: asyncio.Event) -> int:
-    """A v4 session on context `office` that answers every offered call."""
+async def answer_everything(ws_url: str, stop: asyncio.Event, media: bool = False,
+                            counts: dict[str, int] | None = None) -> int:
+    """A v4 session on context `office` that answers every offered call; with MEDIA, once a call is
+    answered it records both directions (WAV, no timeouts: until the call ends) and collects keys
+    (COUNTS gets `recordings` finished and `keys` collected)."""
     ids = itertools.count(1)
     answered = 0
+    counts = counts if counts is not None else {}
+    counts.update(recordings=0, keys=0)
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, max_msg_size=0) as ws:
         await ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": "c", "method": "signalwire.connect", "params": {
             "version": {"major": 2, "minor": 0, "revision": 0}, "authentication": {"project": PROJECT,
@@ -101,6 +136,22 @@ async def answer_everything(ws_url: str, stop: asyncio.Event) -> int:
                 continue
             await ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": frame["id"], "result": {}}).decode())
             event = frame["params"]
+            p = event["params"]
+            if media and event["event_type"] == "calling.call.state" and p.get("call_state") == "answered":
+                call = {"call_id": p["call_id"], "node_id": p["node_id"]}
+                for method, params in (
+                    ("calling.record", {"control_id": f"r{next(ids)}", "record": {"audio": {
+                        "format": "wav", "stereo": True, "direction": "both", "initial_timeout": 0,
+                        "end_silence_timeout": 0, "terminators": ""}}}),
+                    ("calling.collect", {"control_id": f"k{next(ids)}", "initial_timeout": 30,
+                                         "digits": {"max": 1, "digit_timeout": 1.5}}),
+                ):
+                    await ws.send_str(orjson.dumps({"jsonrpc": "2.0", "id": f"m{next(ids)}", "method": method,
+                                                    "params": {**call, **params}}).decode())
+            elif event["event_type"] == "calling.call.record" and p.get("state") == "finished":
+                counts["recordings"] += 1
+            elif event["event_type"] == "calling.call.collect" and (p.get("result") or {}).get("type") == "digit":
+                counts["keys"] += len(p["result"]["params"]["digits"])
             if event["event_type"] == "calling.call.receive":
                 p = event["params"]
                 answer = {"jsonrpc": "2.0", "id": f"a{next(ids)}", "method": "calling.answer",
@@ -121,14 +172,18 @@ def api(port: int, method: str, path: str, body: Any = None) -> Any:
         return orjson.loads(resp.read())
 
 
-def bench_relaybox(calls: int, limit: int, workdir: Path) -> dict[str, float]:
+def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -> dict[str, float]:
+    """relaybox under the sipp load; MEDIA: each call recorded and its keys collected. Also reads the RTP
+    pacer's late ticks (RELAYBOX_RTP_STATS, written when the server stops)."""
     http_port, sip_port, sipp_port = free_port(), free_port(), free_port()
     log = open(os.environ.get("BENCH_LOG", os.devnull), "w")  # noqa: SIM115  (BENCH_LOG=path keeps the server log)
+    stats_path = workdir / f"rtp-stats-{sip_port}.json"
     server = subprocess.Popen(
         [sys.executable, "-m", "relaybox", "serve", "--port", str(http_port), "--sip-port", str(sip_port),
          "--data-dir", str(workdir / "data"), "--project", PROJECT, "--token", TOKEN,
          "--log-level", os.environ.get("BENCH_LOG_LEVEL", "warning")],
-        stdout=subprocess.DEVNULL, stderr=log)
+        stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RELAYBOX_RTP_STATS": str(stats_path)})
+    counts: dict[str, int] = {}
     try:
         for _ in range(200):
             try:
@@ -141,11 +196,12 @@ def bench_relaybox(calls: int, limit: int, workdir: Path) -> dict[str, float]:
 
         async def run() -> tuple[int, tuple[int, int, float], float]:
             stop = asyncio.Event()
-            app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop))
+            app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop, media, counts))
             await asyncio.sleep(0.5)
             cpu0 = cpu_seconds(server.pid)
             result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir)
             cpu = cpu_seconds(server.pid) - cpu0
+            await asyncio.sleep(1.0)  # the last recordings' finished events
             stop.set()
             return await app, result, cpu
 
@@ -156,8 +212,10 @@ def bench_relaybox(calls: int, limit: int, workdir: Path) -> dict[str, float]:
         server.terminate()
         server.wait(10)
         log.close()
+    rtp = orjson.loads(stats_path.read_bytes()) if stats_path.exists() else {}
     return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": call_seconds,
-            "answered": answered}
+            "answered": answered, "late_ticks": rtp.get("late_ticks", -1), "ticks": rtp.get("ticks", 0),
+            "max_late_ms": rtp.get("max_late_ms", -1.0), **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from relaybox.media.mixer import Mixer
 from relaybox.media.recorder import CallRecording
 from relaybox.media.speech import Utterance, Utterances
 from relaybox.media.tap import RealTapper, _Fed
-from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetector, tone
+from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetector, spectrum, tone
 
 log = logging.getLogger("relaybox.media")
 
@@ -456,11 +456,14 @@ class CallMedia:
         quiet = window_energy < MIN_ENERGY  # the 40 ms window the detectors look at
         self._last_energy = energy
         # one float window for both detectors, built only when it is loud enough to analyse
-        window = None if quiet else np.concatenate((self._prev, frame)).astype(np.float64)
+        window = spec = None
+        if not quiet:
+            window = np.concatenate((self._prev, frame)).astype(np.float64)
+            spec = spectrum(window)
         self._prev = frame
-        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet, window, window_energy)) is not None:
+        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet, window, window_energy, spec)) is not None:
             self._key(key, inband=True)
-        if (name := self.tones.feed(frame, quiet, window, window_energy)) is not None:
+        if (name := self.tones.feed(frame, quiet, window, window_energy, spec)) is not None:
             self._tone(name)
         if self.utterances is None:
             return

@@ -65,6 +65,7 @@ class Pacer:
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
         self.late_ticks = 0  # ticks that ran more than 20 ms after their deadline
+        self.max_late = 0.0  # the latest a tick ran after its deadline, in seconds
 
     @classmethod
     def for_loop(cls, loop: asyncio.AbstractEventLoop) -> Pacer:
@@ -87,8 +88,11 @@ class Pacer:
 
     def _tick(self) -> None:
         now = self.loop.time()
-        if now - self.next_at > PTIME:
+        late = now - self.next_at
+        if late > PTIME:
             self.late_ticks += 1
+        if late > self.max_late:
+            self.max_late = late
         self.ticks += 1
         for ep in list(self.members.values()):
             try:
