@@ -339,3 +339,25 @@ async def test_collect_learns_of_speech_at_its_start(world: World) -> None:
     assert events[-1]["result"] == {"type": "speech", "params": {"text": "one two three four seven eight nine",
                                                                   "confidence": events[-1]["result"]["params"][
                                                                       "confidence"]}}
+
+
+async def test_fax_without_libspandsp2_fails_with_a_message_naming_it(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    from relaybox.media import fax
+
+    real = ctypes.CDLL
+
+    def cdll(name: str, *a: Any, **k: Any) -> Any:
+        if "spandsp" in name:
+            raise OSError(f"{name}: cannot open shared object file")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(fax, "_lib", None)
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    world.execute("calling.receive_fax", {"control_id": "f9"})
+    events = await world.until("f9", lambda ev: any(e.get("state") in ("finished", "error") for e in ev), 5)
+    assert events[-1]["state"] == "error"
+    text = events[-1]["fax"]["params"]["result_text"]
+    assert "libspandsp2 is not installed" in text and "apt-get install libspandsp2" in text, text

@@ -72,8 +72,12 @@ class FaxAction(Action):
     def begin(self) -> None:
         start = getattr(self.media.leg, "start_fax", None)  # real audio: T.30 over the call itself
         if start is not None:
-            self.real = start(self.direction, self.document or None, identity=self.identity,
-                              header=getattr(self, "header", ""), on_page=self._real_page, on_done=self._real_done)
+            try:
+                self.real = start(self.direction, self.document or None, identity=self.identity,
+                                  header=getattr(self, "header", ""), on_page=self._real_page,
+                                  on_done=self._real_done)
+            except Exception as exc:  # the engine cannot fax (libspandsp2 missing...): the event says why
+                self._fail("3", str(exc))
             return
         if self.direction == "send":
             self.media.service.spawn(self._fetch())

@@ -99,6 +99,10 @@ class SipEngine:
         self.loop = asyncio.get_running_loop()
         self.port = self.transports.port
         log.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)
+        from relaybox.media.check import missing_components
+
+        for message in missing_components():  # real calls will lack this feature until it is installed
+            log.warning("sip calls' media: %s", message)
 
     async def close(self) -> None:
         for leg in list(self.legs.values()):

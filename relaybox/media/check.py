@@ -1,0 +1,38 @@
+"""What of the real-audio media stack is installed: one `MediaUnavailable` message per missing piece,
+each naming the package and how to install it (`scripts/setup-media.sh`, which `make serve` runs).
+
+The SIP engine logs these at start, so an operator learns at once that, say, fax needs libspandsp2,
+instead of at the first fax; each feature still fails with the same message when it is used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+from relaybox.media.errors import MediaUnavailable, missing
+
+
+def missing_components() -> list[str]:
+    """Messages for the absent pieces: espeak-ng (TTS), libspandsp2 (fax), mpg123 (MP3 files),
+    pocketsphinx (speech recognition), webrtcvad (voice activity: speech input, AMD), lameenc (MP3
+    recordings). Empty when everything is there."""
+    out: list[str] = []
+    if shutil.which("espeak-ng") is None:
+        out.append(str(missing("the offline TTS espeak-ng", "apt-get install espeak-ng")))
+    try:
+        from relaybox.media.fax import spandsp
+
+        spandsp()
+    except MediaUnavailable as exc:
+        out.append(str(exc))
+    if shutil.which("mpg123") is None:
+        out.append(str(missing("the MP3 decoder mpg123", "apt-get install mpg123")))
+    for module, piece, how in (
+        ("pocketsphinx", "the speech recogniser pocketsphinx", "pip install pocketsphinx"),
+        ("webrtcvad", "the voice activity detector webrtcvad", "pip install webrtcvad-wheels"),
+        ("lameenc", "the MP3 encoder lameenc", "pip install lameenc"),
+    ):
+        if importlib.util.find_spec(module) is None:
+            out.append(str(missing(piece, how)))
+    return out
