@@ -1,11 +1,21 @@
 #!/usr/bin/env python3
-"""Media benchmark for relaybox: server CPU per call-second while N sandbox calls each play TTS and record.
+"""Media benchmark for relaybox: server CPU per call-second while N sandbox calls each play TTS and record,
+then real SIP calls (sipp load) recorded with their keys collected, next to a bare asyncio RTP echo.
 
-Run by hand from the repository root (needs espeak-ng and lameenc: scripts/setup-media.sh):
+Run by hand from the repository root (needs espeak-ng and lameenc: scripts/setup-media.sh; sipp for the
+SIP part: scripts/setup-sip.sh):
 
-    python3 bench/media.py                 # 500 calls held 20 s each
-    python3 bench/media.py --calls 50 --hold 5
+    python3 bench/media.py                 # 500 sandbox calls held 20 s each, then SIP at 50/100/200
+    python3 bench/media.py --calls 50 --hold 5 --part sandbox
+    python3 bench/media.py --part sip --sip-limit 100 200
 
+SIP part (`sip_part`, bench/sip.py's code): per concurrency level, sipp's uac_pcap calls (PCMA speech and
+one RFC 4733 key, ~9 s each) against bench/sip.py's bare asyncio UAS + RTP echo, then against relaybox
+where a v4 app answers each call, records it (stereo WAV, both directions) and collects its key. Printed:
+server CPU per call-second for both and their ratio, calls per core at that rate, and the RTP pacer's
+20 ms ticks that ran more than 20 ms late (RELAYBOX_RTP_STATS) against the issue's target.
+
+Sandbox part:
 It starts `python3 -m relaybox serve` at speed 1 (platform seconds = wall seconds), scripts the sandbox
 phone to answer and talk, dials N calls from one v4 session, and on each answered call starts a TTS
 play and an MP3 recording of both directions. After --hold seconds every recording is stopped (each is

@@ -9,9 +9,12 @@ Run by hand from the repository root (needs sipp: scripts/setup-sip.sh):
 Each call is sipp's built-in `uac_pcap` scenario (PCMA speech from g711a.pcap, an RFC 4733 key, BYE
 after about 9 s). Against relaybox the calls arrive through a trunk, go to a context, and a v4 session
 answers each one (no media action: the call's media engine still receives, VAD-checks and sends 50
-packets/s). The baseline is this file's bare UAS: asyncio, the sans-I/O parser, 200 OK with an SDP
-pointing at a UDP socket that echoes every RTP packet back. It prints, for both, the server's CPU
-seconds (utime+stime from /proc) per call-second and the calls completed, and the ratio.
+packets/s; `bench/media.py --part sip` adds a stereo recording and a key collect per call). The baseline
+is this file's bare UAS: asyncio (uvloop when installed, as relaybox), the sans-I/O parser, 200 OK with an
+SDP pointing at a UDP socket that echoes every RTP packet back. sipp sends each call's audio from a port it
+does not bind (media port + 4 per call): `media_sinks` binds them, else every packet sent back bounces.
+It prints, for both, the server's CPU seconds (utime+stime from /proc) per call-second and the calls
+completed, and the ratio.
 """
 
 from __future__ import annotations
@@ -255,7 +258,11 @@ async def main(port):
     await loop.create_datagram_endpoint(Sip, local_addr=("127.0.0.1", port))
     await asyncio.Event().wait()
 
-asyncio.run(main(int(sys.argv[1])))
+try:
+    import uvloop  # the same event loop as relaybox serve
+    uvloop.run(main(int(sys.argv[1])))
+except ImportError:
+    asyncio.run(main(int(sys.argv[1])))
 '''
 
 
