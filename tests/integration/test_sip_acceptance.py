@@ -315,3 +315,56 @@ def test_fax_from_one_relaybox_to_another_arrives_with_the_same_page_count(
     assert rx["remote_identity"] == "+15550001111"
     assert pages == [1, 2, 3]
     assert pdf_pages(pdf) == 3
+
+
+def test_speech_collect_on_a_sip_call_is_recognised_by_the_served_worker_process(
+        relaybox: Any, tmp_path: Path) -> None:  # noqa: F811
+    """A sipp caller says digits; the application's speech collect gets the words, recognised in the
+    `relaybox serve` process's ASR worker (a spawned process), not on the event loop."""
+    import asyncio
+
+    import aiohttp
+    from relayws import V4Ws
+
+    if not Path(PCAP_DIR, "dtmf_2833_7.pcap").exists():
+        pytest.skip(f"sip-tester's pcaps are not in {PCAP_DIR}")
+    seconds = write_pcap(tmp_path / "caller.pcap", caller_audio(), "PCMA")
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    xml = scenario(tmp_path, "uac_speech_keys.xml", pcapdir=PCAP_DIR, callerpcap=str(tmp_path / "caller.pcap"),
+                   callerms=int(seconds * 1000) + 300)
+    caller = sipp(relaybox, tmp_path, "-sf", xml, "-s", OFFICE, "-mp", str(_free_udp_tcp_port()), port=sipp_port,
+                  timeout=40, background=True)
+
+    async def app() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http:
+            ws = await V4Ws.open(http, relaybox.ws_url)
+            await ws.connect(contexts=["office"], project=relaybox.project, token=relaybox.token)
+            offer = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.receive")), None),
+                                      timeout=15)
+            ids = {"call_id": offer["call_id"], "node_id": offer["node_id"]}
+            await ws.command("calling.answer", ids)
+            answered_at = asyncio.get_running_loop().time()
+            await ws.command("calling.collect", {**ids, "control_id": "s", "initial_timeout": 10,
+                                                 "speech": {"end_silence_timeout": 0.5, "hints": ["sales"]}})
+            result = await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.collect")
+                                                     if e["params"].get("final", True) and e["params"].get("result")
+                                                     and e["params"]["result"]["type"] != "start_of_input"), None),
+                                       timeout=20)
+            # the caller's scenario sends its keys after the speech, then waits for our BYE
+            await asyncio.sleep(max(0.0, answered_at + seconds + 1.5 - asyncio.get_running_loop().time()))
+            await ws.command("calling.end", {**ids, "reason": "hangup"})
+            await ws.wait_state(ids["call_id"], "ended")
+            await ws.close()
+            return dict(result)
+
+    try:
+        result = asyncio.run(app())
+        out, _ = caller.communicate(timeout=30)
+        assert caller.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+    assert result["result"]["type"] == "speech", result
+    assert result["result"]["params"]["text"] == CALLER_SAYS, result
