@@ -44,6 +44,7 @@ log = logging.getLogger("relaybox.media")
 PORT_RANGE = (16384, 32766)
 _HEADER = struct.Struct("!BBHII")
 RTCP_INTERVAL = 5.0
+SOURCE_IDLE = 0.5  # seconds without packets from the latched source before another address may take over
 SILENCE = np.zeros(FRAME, dtype=np.int16)
 SILENCE.setflags(write=False)  # shared: `frame is SILENCE` is the cheap test for digital silence
 _SILENCE_PAYLOAD = {codec: g711.silence(codec, FRAME) for codec in g711.CODECS}
@@ -152,6 +153,7 @@ class RtpEndpoint:
         self.on_hold = False
         self.closed = False
         self._latched = False
+        self._source_at = 0.0  # when the latched source last sent: others are refused while it is live
         # callbacks
         self.on_audio: Callable[[Samples], None] | None = None
         self.on_sent: Callable[[Samples], None] | None = None
@@ -425,20 +427,25 @@ class RtpEndpoint:
         else:
             self.stats.rejected += 1  # comfort noise, other codecs
             return
+        now = self.loop.time()
+        if addr != self.remote and self._latched and now - self._source_at < SOURCE_IDLE:
+            self.stats.rejected += 1  # another source while ours is live: a stray or injected stream
+            return
         if packet.ssrc != self.remote_ssrc:
             if self.remote_ssrc is not None:
                 self.stats.ssrc_changes += 1
                 self._latched = False
             self.remote_ssrc = packet.ssrc
-        if not self._latched:
+        if not self._latched or addr != self.remote:  # the first packet, a new SSRC, or our source went quiet
             self._latched = True
             if addr != self.remote:
                 log.debug("rtp %s: latching to %s (was %s)", self.port, addr, self.remote)
                 self.remote = addr
                 self.remote_rtcp = (addr[0], addr[1] + 1)
+        self._source_at = now
         self.stats.packets_received += 1
         self.stats.bytes_received += len(data)
-        self.reception.update(packet.ssrc, packet.seq, packet.timestamp, self.loop.time())
+        self.reception.update(packet.ssrc, packet.seq, packet.timestamp, now)
         if codec is None:
             digit = self.events.feed(packet.ssrc, packet.timestamp, packet.payload)
             if digit is not None:

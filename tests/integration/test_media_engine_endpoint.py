@@ -129,3 +129,36 @@ async def test_update_switches_codec_mid_call() -> None:
     a.close()
     b.close()
     assert best_corr(sig, np.concatenate(got)) > 0.99
+
+
+async def test_a_second_source_is_refused_while_the_latched_one_is_live() -> None:
+    """Symmetric RTP latches to the first source; a stray or injected stream from elsewhere (a new SSRC
+    included) is dropped while that source keeps sending, and may take over once it has gone quiet."""
+    loop = asyncio.get_running_loop()
+    ep = await RtpEndpoint.open("127.0.0.1")
+    ep.start("127.0.0.1", 9, "PCMU", 0, 101)
+    heard: list[np.ndarray] = []
+    ep.on_audio = heard.append
+    far, stray = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+    for s in (far, stray):
+        s.bind(("127.0.0.1", 0))
+        s.setblocking(False)
+    loud = bytes([0x80]) * 160  # PCMU: a loud constant
+    try:
+        for i in range(15):  # the real far end (silence) and a stray stream (loud), interleaved
+            far.sendto(RtpPacket(0, i, 160 * i, 0x1111, bytes([0xFF]) * 160).build(), ("127.0.0.1", ep.port))
+            stray.sendto(RtpPacket(8, i, 160 * i, 0x2222, loud).build(), ("127.0.0.1", ep.port))
+            await asyncio.sleep(0.02)
+        assert ep.remote == far.getsockname() and ep.remote_ssrc == 0x1111
+        assert ep.stats.rejected >= 14
+        assert all(not f.any() for f in heard)  # nothing of the stray stream was played
+        await asyncio.sleep(0.6)  # the far end went quiet: a new source takes over
+        t0 = loop.time()
+        while loop.time() - t0 < 0.3:
+            stray.sendto(RtpPacket(8, 99, 0, 0x2222, loud).build(), ("127.0.0.1", ep.port))
+            await asyncio.sleep(0.02)
+        assert ep.remote == stray.getsockname() and ep.remote_ssrc == 0x2222
+    finally:
+        ep.close()
+        far.close()
+        stray.close()
