@@ -54,8 +54,8 @@ class AudioFiles:
     """`audio` media: fetched over HTTP(S), decoded (WAV, MP3) to 8 kHz mono and kept by URL (LRU, bounded),
     so plays are timed by the real file and recordings and taps carry its sound.
 
-    Decoding uses miniaudio (a pip dependency with its own MP3/WAV decoders); without it WAV still
-    decodes with the stdlib and MP3 fails with a message naming the missing package.
+    Decoding is `relaybox.media.audiofiles.decode` (miniaudio, a pip dependency with its own MP3/WAV
+    decoders), shared with the real-audio engine; without miniaudio a play fails naming the package.
     """
 
     def __init__(self, max_samples: int = 8000 * 3600) -> None:
@@ -122,32 +122,11 @@ async def fetch_bytes(url: str) -> bytes:
 
 
 def decode_audio(data: bytes) -> array[int]:
-    """WAV or MP3 bytes as 8 kHz mono 16-bit samples; ValueError for anything else."""
-    is_wav = data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-    try:
-        import miniaudio
-    except ImportError:
-        miniaudio = None
-    if miniaudio is not None:
-        try:
-            decoded = miniaudio.decode(data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1,
-                                       sample_rate=RATE)
-        except miniaudio.DecodeError as exc:
-            raise ValueError(f"not a WAV or MP3 file miniaudio can decode ({exc})") from None
-        return array("h", decoded.samples)
-    if not is_wav:
-        raise ValueError(f"MP3 needs the miniaudio package: {SETUP_HINT} (pip install miniaudio)")
-    try:
-        with wave.open(io.BytesIO(data)) as w:
-            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-            frames = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise ValueError(f"unreadable WAV: {exc}") from None
-    if width != 2 or _audioop is None:
-        raise ValueError(f"this WAV needs the miniaudio package to decode: {SETUP_HINT}")
-    if channels == 2:
-        frames = _audioop.tomono(frames, 2, 0.5, 0.5)
-    return _resample(array("h", frames), rate, RATE)
+    """WAV or MP3 bytes as 8 kHz mono 16-bit samples, by the media stack's one decoder (miniaudio);
+    ValueError for anything else, MediaUnavailable naming the package if miniaudio is missing."""
+    from relaybox.media import audiofiles  # numpy loads with the first decoded file, not at server start
+
+    return array("h", audiofiles.decode(data).tobytes())
 
 
 def gained(samples: array[int], db: float) -> array[int]:

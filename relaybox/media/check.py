@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib.util
 import shutil
 
+from relaybox.media.audiofiles import DECODER
 from relaybox.media.errors import MediaUnavailable, missing
 
 
 def missing_components() -> list[str]:
-    """Messages for the absent pieces: espeak-ng (TTS), libspandsp2 (fax), mpg123 (MP3 files),
+    """Messages for the absent pieces: espeak-ng (TTS), libspandsp2 (fax), miniaudio (WAV/MP3 files),
     pocketsphinx (speech recognition), webrtcvad (voice activity: speech input, AMD), lameenc (MP3
     recordings). Empty when everything is there."""
     out: list[str] = []
@@ -26,9 +27,8 @@ def missing_components() -> list[str]:
         spandsp()
     except MediaUnavailable as exc:
         out.append(str(exc))
-    if shutil.which("mpg123") is None:
-        out.append(str(missing("the MP3 decoder mpg123", "apt-get install mpg123")))
     for module, piece, how in (
+        ("miniaudio", DECODER, "pip install miniaudio"),
         ("pocketsphinx", "the speech recogniser pocketsphinx", "pip install pocketsphinx"),
         ("webrtcvad", "the voice activity detector webrtcvad", "pip install webrtcvad-wheels"),
         ("lameenc", "the MP3 encoder lameenc", "pip install lameenc"),

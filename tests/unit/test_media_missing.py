@@ -1,6 +1,6 @@
 """A missing piece of the media stack fails with a message naming it and how to install it: libspandsp2
-(fax), espeak-ng (TTS), pocketsphinx (speech recognition), webrtcvad (voice activity), mpg123, lameenc.
-Absence is simulated (the pieces are installed here)."""
+(fax), espeak-ng (TTS), pocketsphinx (speech recognition), webrtcvad (voice activity), miniaudio (WAV/MP3
+decoding), lameenc. Absence is simulated (the pieces are installed here)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from relaybox.engines.audio import AudioRenderer
-from relaybox.media import asr, check, fax, speech
+from relaybox.engines.audio import AudioRenderer, decode_audio
+from relaybox.media import asr, audiofiles, check, fax, speech
 from relaybox.media.errors import MediaUnavailable
 
 
@@ -53,12 +53,6 @@ def test_missing_espeak_ng_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         "the offline TTS espeak-ng is not installed: run scripts/setup-media.sh (apt-get install espeak-ng)"]
 
 
-def test_missing_mpg123_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "mpg123" else real_which(name))
-    assert any("mpg123" in m and "apt-get install mpg123" in m for m in check.missing_components())
-
-
 def hide_module(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setitem(sys.modules, name, None)  # `import name` raises ImportError
     real = importlib.util.find_spec
@@ -81,6 +75,17 @@ def test_missing_webrtcvad_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MediaUnavailable, match=r"webrtcvad is not installed: .*pip install webrtcvad-wheels"):
         speech.Utterances()
     assert any("webrtcvad-wheels" in m for m in check.missing_components())
+
+
+def test_missing_miniaudio_is_named_by_both_decoders(monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_module(monkeypatch, "miniaudio")
+    named = r"the audio decoder miniaudio is not installed: run scripts/setup-media\.sh \(pip install miniaudio\)"
+    with pytest.raises(MediaUnavailable, match=named):
+        audiofiles.decode(b"RIFF\x00\x00\x00\x00WAVE")  # the real-audio engine's plays
+    with pytest.raises(MediaUnavailable, match=named):
+        decode_audio(b"ID3\x03\x00")  # the sandbox's plays, recordings and taps
+    assert [m for m in check.missing_components() if "miniaudio" in m] == [
+        "the audio decoder miniaudio is not installed: run scripts/setup-media.sh (pip install miniaudio)"]
 
 
 def test_missing_lameenc_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
