@@ -175,8 +175,10 @@ async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:
     got = audiofiles.decode((tmp_path / "d.wav").read_bytes()).astype(float)
     lag = int(np.argmax(np.correlate(got, speech.astype(float), "valid")))
     assert np.corrcoef(got[lag:lag + len(speech)], speech)[0, 1] > 0.95
-    echo = audiofiles.decode((tmp_path / "a.wav").read_bytes())
-    assert np.abs(echo).max() == 0
+    echo = audiofiles.decode((tmp_path / "a.wav").read_bytes()).astype(float)
+    # A does not hear itself back: at most the G.711 floor (a step of 8) from a busy machine's jitter, never
+    # the speech (which peaks in the thousands)
+    assert np.abs(echo).max() < 0.01 * np.abs(speech).max(), np.abs(echo).max()
     b.unbridge()
     assert b.mixer is None and c.mixer is None
     for cm in (a, b, c, d):
