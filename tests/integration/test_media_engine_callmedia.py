@@ -147,7 +147,9 @@ async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path
     a, b, _sa, _sb = await call()
     rec = b.start_recording(tmp_path / "r.mp3", "mp3", False, "speak")
     seconds = await say(a, "one two three four")
-    await asyncio.sleep(seconds + 0.4)
+    # played out (a busy machine may pace late), then 0.4 s for the packets and B's jitter buffer
+    await wait_for(lambda: a.playout.remaining == 0 and a.endpoint.queued_seconds == 0, seconds + 10)
+    await asyncio.sleep(0.4)
     rec.finish()
     a.close()
     b.close()

@@ -124,8 +124,14 @@ async def test_update_switches_codec_mid_call() -> None:
     a.update("127.0.0.1", b.port, "PCMA", 8, 101)
     b.update("127.0.0.1", a.port, "PCMA", 8, 101)
     sig = tone(500, 0.4)
+    before = sum(map(len, got))
     a.send(sig)
-    await asyncio.sleep(0.8)
+    # the tone and 0.2 s after it arrived (paced in real time: a busy machine may take longer than 0.6 s)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while a.queued_seconds > 0 or sum(map(len, got)) - before < len(sig) + 1600:
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.05)
     a.close()
     b.close()
     assert best_corr(sig, np.concatenate(got)) > 0.99
