@@ -4,6 +4,7 @@ symmetric RTP latching, hold, and RTCP reports on port+1."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 
 import numpy as np
@@ -151,13 +152,19 @@ async def test_a_second_source_is_refused_while_the_latched_one_is_live() -> Non
         s.setblocking(False)
     loud = bytes([0x80]) * 160  # PCMU: a loud constant
     try:
+        sent_at: list[float] = []
         for i in range(15):  # the real far end (silence) and a stray stream (loud), interleaved
             far.sendto(RtpPacket(0, i, 160 * i, 0x1111, bytes([0xFF]) * 160).build(), ("127.0.0.1", ep.port))
+            sent_at.append(loop.time())
             stray.sendto(RtpPacket(8, i, 160 * i, 0x2222, loud).build(), ("127.0.0.1", ep.port))
             await asyncio.sleep(0.02)
         assert ep.remote == far.getsockname() and ep.remote_ssrc == 0x1111
         assert ep.stats.rejected >= 14
-        assert all(not f.any() for f in heard)  # nothing of the stray stream was played
+        # nothing of the stray stream was played, as long as the far end never went quiet for the 0.5 s that
+        # lets a new source take over (a machine loaded by other processes can stall this loop that long)
+        if max(b - a for a, b in itertools.pairwise(sent_at)) < 0.4:
+            # (the stray is loud, ~30,000; a loaded machine's late frames may be concealed with a faint floor)
+            assert all(np.abs(f).max() < 100 for f in heard), [int(np.abs(f).max()) for f in heard]
         await asyncio.sleep(0.6)  # the far end went quiet: a new source takes over
         t0 = loop.time()
         while loop.time() - t0 < 0.3:
