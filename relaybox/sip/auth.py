@@ -85,7 +85,7 @@ class DigestServer:
         self.lifetime = lifetime
 
     def nonce(self, now: float) -> str:
-        stamp = f"{now:.3f}"
+        stamp = f"{int(now * 1000) / 1000:.3f}"  # truncated: a rounded-up stamp would be "from the future"
         sig = hmac.new(self.secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
         return f"{stamp}.{sig}"
 

@@ -115,3 +115,12 @@ def test_dialog_uac_from_2xx() -> None:
     assert dlg.route_set == ["<sip:p2;lr>", "<sip:p1;lr>"]
     ack = dlg.request("ACK", "127.0.0.1", 5060, "UDP", cseq=invite.cseq[0])
     assert ack.cseq == (1, "ACK")
+
+
+def test_digest_answer_in_the_same_millisecond_is_not_stale() -> None:
+    # a nonce issued at x.7628 and answered at x.7630 (seen under load): its stamp must not round up to x.763
+    server = auth.DigestServer("relaybox")
+    challenge = server.challenge(1000.7628)
+    keys = {a: auth.ha1("alice", "relaybox", "secret", a) for a in auth.ALGORITHMS}
+    good = auth.authorization(challenge, "REGISTER", "sip:127.0.0.1", "alice", "secret")
+    assert server.verify(good, "REGISTER", 1000.7629, keys) == ("ok", "alice")
