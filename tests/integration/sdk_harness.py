@@ -1,6 +1,6 @@
 """Runs documented RELAY v2 Python examples on relaybox's own SDK and on the official signalwire==2.1.1.
 
-An example's code is used as printed in the seed (../shared/seeds/003_*), with only:
+An example's code is used as printed in the seed (tests/seeds/003_*, a copy of ../shared/seeds/003_*), with only:
   * the import line changed (`signalwire.relay` -> `relaybox.relay`) for relaybox's SDK;
   * the host: relaybox's SDK reads it from $RELAYBOX_HOST, the official one is redirected by the
     tests/clients/shims/py2 sitecustomize (RELAY_WS_URL) - so the code itself names no host;

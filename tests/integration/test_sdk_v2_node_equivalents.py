@@ -326,9 +326,8 @@ def _snake(name: str) -> str:
 def test_every_node_example_has_a_python_equivalent() -> None:
     """Each code example of seed 002 uses only methods whose Python equivalent a test of test_sdk_v2_examples
     (or of this module / test_sdk_v4) runs; Node-only deprecated names map to their documented replacement."""
-    seed = next((h.ROOT.parent / "shared" / "seeds").glob("002_*.txt"), None)
-    if seed is None:
-        pytest.skip("seed 002 not found")
+    seed = next((h.ROOT / "tests" / "seeds").glob("002_*.txt"), None)
+    assert seed is not None, "tests/seeds/002_*.txt is missing"
     import test_sdk_v2_examples as py
 
     here = Path(__file__).read_text()

@@ -52,9 +52,8 @@ client.run()
 
 def test_quick_start_is_the_seed_example() -> None:
     """QUICK_START is seed 004's example verbatim (line numbers and whitespace aside), host placeholder included."""
-    seed = next((ROOT.parent / "shared" / "seeds").glob("004_*.txt"), None)
-    if seed is None:
-        pytest.skip("seed 004 not found")
+    seed = next((ROOT / "tests" / "seeds").glob("004_*.txt"), None)
+    assert seed is not None, "tests/seeds/004_*.txt is missing"
     text = seed.read_text()
     example = text[text.index("Example\n") + len("Example\n") : text.index("\nEvents\n")]
     lines = [re.sub(r"^\d+", "", line) for line in example.strip().splitlines()]
@@ -280,12 +279,12 @@ NOT_ON_PLATFORM_ARGS: dict[str, tuple[Any, ...]] = {
 
 def test_seed_004_methods_are_all_here() -> None:
     """Every method the seed lists exists on relaybox's Call (WIRE mirrors seed 004's method list)."""
-    seed = next((ROOT.parent / "shared" / "seeds").glob("004_*.txt"), None)
-    if seed is not None:
-        text = seed.read_text()
-        listed = text[text.index("Methods") : text.index("Example\n")]
-        for name in WIRE:
-            assert f"\n{name}\n" in listed, f"{name} is not in seed 004's method list"
+    seed = next((ROOT / "tests" / "seeds").glob("004_*.txt"), None)
+    assert seed is not None, "tests/seeds/004_*.txt is missing"
+    text = seed.read_text()
+    listed = text[text.index("Methods") : text.index("Example\n")]
+    for name in WIRE:
+        assert f"\n{name}\n" in listed, f"{name} is not in seed 004's method list"
     for name in ("on", "wait_for", "wait_for_ended", *WIRE):
         assert callable(getattr(Call, name)), name
     assert set(NOT_ON_PLATFORM) <= set(WIRE)
