@@ -3,8 +3,7 @@ the real-audio engine and the sandbox's `AudioFiles`), write WAV and MP3 (`lamee
 
 from __future__ import annotations
 
-import io
-import wave
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -59,14 +58,11 @@ def check_encoder(fmt: str) -> None:
 def write(path: Path, pcm: Samples, channels: int, fmt: str) -> tuple[float, int]:
     """Write interleaved PCM as WAV or MP3 (atomically); returns (seconds, bytes)."""
     frames = len(pcm) // channels
-    if fmt == "wav":
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            w.setnchannels(channels)
-            w.setsampwidth(2)
-            w.setframerate(RATE)
-            w.writeframes(pcm.astype("<i2").tobytes())
-        data = buf.getvalue()
+    if fmt == "wav":  # a canonical 44-byte header, then the samples as they are (no intermediate copies)
+        samples = np.ascontiguousarray(pcm.astype("<i2", copy=False))
+        header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + samples.nbytes, b"WAVE", b"fmt ", 16, 1, channels,
+                             RATE, RATE * channels * 2, channels * 2, 16, b"data", samples.nbytes)
+        parts: list[bytes | memoryview] = [header, memoryview(samples.data).cast("B")]
     else:
         check_encoder("mp3")
         import lameenc
@@ -76,9 +72,11 @@ def write(path: Path, pcm: Samples, channels: int, fmt: str) -> tuple[float, int
         enc.set_in_sample_rate(RATE)
         enc.set_channels(channels)
         enc.set_quality(7)
-        data = bytes(enc.encode(pcm.astype("<i2").tobytes()) + enc.flush())
+        parts = [bytes(enc.encode(pcm.astype("<i2").tobytes()) + enc.flush())]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as f:
+        for part in parts:
+            f.write(part)
     tmp.replace(path)
-    return round(frames / RATE, 3), len(data)
+    return round(frames / RATE, 3), sum(len(part) for part in parts)

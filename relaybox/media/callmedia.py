@@ -40,7 +40,7 @@ from relaybox.media.mixer import Mixer
 from relaybox.media.recorder import CallRecording
 from relaybox.media.speech import Utterance, Utterances
 from relaybox.media.tap import RealTapper, _Fed
-from relaybox.media.tones import DTMF_FREQS, MIN_ENERGY, DtmfDetector, ToneDetector, spectrum, tone
+from relaybox.media.tones import DTMF_FREQS, DtmfDetector, ToneDetector, tone
 
 log = logging.getLogger("relaybox.media")
 
@@ -133,6 +133,7 @@ class _AmdSession:
     def close(self) -> None:
         if self in self.owner.amd_sessions:
             self.owner.amd_sessions.remove(self)
+            self.owner._wants_changed()
 
 
 class _FaxRun:
@@ -241,6 +242,8 @@ class CallMedia:
         self.amd_sessions: list[_AmdSession] = []
         self.hints: list[str] | None = None  # a collect expecting speech: grammar of digits + hints
         self.transcribers = 0  # transcriptions running: utterances are recognised free-form
+        self.tone_watchers = 0  # fax detections running (see `watch_tones`)
+        self._vad_on = False  # `needs_voice`, kept up to date by `_wants_changed`
         self.utterances: Utterances | None = None  # speech, AMD: webrtcvad (the call still works without)
         try:
             self.utterances = Utterances(hangover=hangover)
@@ -253,15 +256,14 @@ class CallMedia:
         self._rfc_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._inband_keys: deque[tuple[str, float]] = deque(maxlen=8)
         self._received = SILENCE
-        self._prev: Samples = SILENCE  # the previous frame: detectors look at 40 ms windows
         self._now = self.clock.now()  # this tick's platform time (one clock read per tick)
-        self._last_energy = 0.0
         self._voiced = False
         self._asr_chain: asyncio.Future[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.fax: _FaxRun | None = None
         self.heard_log: list[dict[str, Any]] = []  # what the domain asked to play (for diagnostics)
         self.closed = False
+        endpoint.analyse = True  # the pacer analyses our received frames with every other call's
         endpoint.on_audio = self._on_audio
         endpoint.on_sent = self._on_sent
         endpoint.on_dtmf = self._on_rfc4733
@@ -445,27 +447,28 @@ class CallMedia:
             tap.feed(self._received, frame)
 
     def _on_audio(self, frame: Samples) -> None:
+        """Each tick's received FRAME; the pacer has analysed it (`RtpEndpoint.energy`/`dtmf_key`/`tone_peak`),
+        so a frame with nothing in it costs a few attribute reads."""
         self._received = frame
         if self.fax is not None:
             self.fax.feed(frame)
         if self.mixer is not None:
             self.mixer.put(self, frame)
         t = self._now = self.clock.now()
-        energy = 0.0 if frame is SILENCE else float(np.dot(f := frame.astype(np.float32), f))
-        window_energy = energy + self._last_energy
-        quiet = window_energy < MIN_ENERGY  # the 40 ms window the detectors look at
-        self._last_energy = energy
-        # one float window for both detectors, built only when it is loud enough to analyse
-        window = spec = None
-        if not quiet:
-            window = np.concatenate((self._prev, frame)).astype(np.float64)
-            spec = spectrum(window)
-        self._prev = frame
-        if self.dtmf is not None and (key := self.dtmf.feed(frame, quiet, window, window_energy, spec)) is not None:
+        ep = self.endpoint
+        energy = ep.energy
+        if self.dtmf is not None and (ep.dtmf_key is not None or not self.dtmf.idle) \
+                and (key := self.dtmf.step(ep.dtmf_key)) is not None:
             self._key(key, inband=True)
-        if (name := self.tones.feed(frame, quiet, window, window_energy, spec)) is not None:
+        if (ep.tone_peak is not None or self.tones.freq is not None) \
+                and (name := self.tones.step(ep.tone_peak)) is not None:
             self._tone(name)
         if self.utterances is None:
+            return
+        if not self._vad_on:  # voice activity only while something uses it (webrtcvad costs)
+            if self._voiced or self.utterances.speaking:
+                self._voiced = False
+                self.utterances.reset()
             return
         event = self.utterances.feed(t, frame, energy)
         self._voiced = self.utterances.last_voiced
@@ -512,10 +515,15 @@ class CallMedia:
             self.sink.fax_tone(name, 0)
 
     @property
+    def needs_voice(self) -> bool:
+        """The far end's voice activity is wanted: something listens, or a recording times its silences."""
+        return self.listening or any(rec.timed for rec in self.recordings)
+
+    @property
     def listening(self) -> bool:
         """Something wants the words of an utterance (a collect with speech, AMD, a transcription): only then
-        is it recognised and reported to the sink. Voice activity still drives recordings' silence timers,
-        the first-utterance machine label and `Utterances` for AMD started mid-speech."""
+        is it recognised and reported to the sink. Voice activity (`needs_voice`) also drives recordings'
+        silence timers and the label of the first utterance heard while it runs."""
         return self.hints is not None or bool(self.amd_sessions) or self.transcribers > 0
 
     def _utterance(self, utt: Utterance) -> None:
@@ -573,8 +581,10 @@ class CallMedia:
 
     # -- capabilities the domain actions use -------------------------------------------------------
 
-    def start_recording(self, path: Path, fmt: str, stereo: bool, direction: str) -> CallRecording:
-        rec = CallRecording(path, fmt, stereo, direction, self.clock.now())
+    def start_recording(self, path: Path, fmt: str, stereo: bool, direction: str, *,
+                        timed: bool = True) -> CallRecording:
+        """TIMED: the recording has silence timeouts (it needs the voice activity of the far end)."""
+        rec = CallRecording(path, fmt, stereo, direction, self.clock.now(), timed)
         self.recordings.append(rec)
         original_finish, original_cancel = rec.finish, rec.cancel
 
@@ -587,11 +597,13 @@ class CallMedia:
             original_cancel()
 
         rec.finish, rec.cancel = finish, cancel  # type: ignore[method-assign]
+        self._wants_changed()
         return rec
 
     def _forget(self, rec: CallRecording) -> None:
         if rec in self.recordings:
             self.recordings.remove(rec)
+            self._wants_changed()
 
     def tap_opener(self, direction: str) -> RealTapper:
         return RealTapper(self, direction)
@@ -602,12 +614,25 @@ class CallMedia:
             raise MediaUnavailable("speech input needs webrtcvad: run scripts/setup-media.sh (pip install "
                                    "webrtcvad-wheels)")
         self.hints = None if hints is None else list(hints)
+        self._wants_changed()
         if hints is not None and self.recognize:
             asr.warm()
+
+    def watch_tones(self, on: bool) -> None:
+        """A fax detection starts (True) or ends: single tones (CNG, CED, beeps) are analysed while one runs
+        (AMD and speech collects turn it on too); otherwise the pacer spares the FFT."""
+        self.tone_watchers = max(0, self.tone_watchers + (1 if on else -1))
+        self._wants_changed()
+
+    def _wants_changed(self) -> None:
+        """What the per-frame analysis must compute changed (a collect, AMD, a recording, a detection)."""
+        self.endpoint.want_tones = self.tone_watchers > 0 or bool(self.amd_sessions) or self.hints is not None
+        self._vad_on = self.needs_voice
 
     def transcribe(self, on: bool) -> None:
         """A transcription starts (True) or ends: utterances are recognised free-form while one runs."""
         self.transcribers = max(0, self.transcribers + (1 if on else -1))
+        self._wants_changed()
         if on and self.recognize:
             asr.warm()
 
@@ -619,6 +644,7 @@ class CallMedia:
         detector = MachineDetector(AmdSettings.from_params(settings), self.clock.now())
         session = _AmdSession(self, detector, report)
         self.amd_sessions.append(session)
+        self._wants_changed()
         if self.recognize:
             asr.warm()
         started = self.utterances.started_at

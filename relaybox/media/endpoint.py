@@ -13,7 +13,10 @@ Media goes through callbacks and a queue, so `CallMedia`, a recorder or a bridge
 arrives), `on_sent(frame)` with each frame sent, `on_dtmf(key)` once per RFC 4733 event, `send(samples)`
 to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
 `send_digits("123#")` for RFC 4733 keys. All endpoints of an event loop share one 20 ms pacer
-(`Pacer`), so a thousand calls cost one timer, not a thousand.
+(`Pacer`), so a thousand calls cost one timer, not a thousand; the pacer also owns the sockets'
+readiness (one epoll for every endpoint, drained at each tick), so a tick reads every packet that
+arrived in the last 20 ms with one poll instead of one event-loop wake-up per packet. The received
+audio waits at most one tick in the kernel, which the jitter buffer's delay covers.
 
 Symmetric RTP: the remote address follows the source of received packets (latched on the first one
 after `start`/`update`, again on an SSRC change), so a far end behind NAT is reached where it is.
@@ -23,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+import select
 import socket
 import struct
 import weakref
@@ -34,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from relaybox.media import FRAME, PTIME, RATE, g711, rtcp
+from relaybox.media import FRAME, PTIME, RATE, g711, rtcp, tones
 from relaybox.media.jitter import JitterBuffer, Samples
 from relaybox.media.rtp import RtpError, RtpPacket, is_rtcp, parse
 from relaybox.media.telephone_event import EventPacket, EventReceiver, event_packets
@@ -61,7 +66,10 @@ class Pacer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.now = loop.time()  # this tick's time: the arrival time of the packets it reads
         self.members: dict[int, RtpEndpoint] = {}
+        self.poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self.sockets: dict[int, tuple[RtpEndpoint, socket.socket, bool]] = {}  # fd -> (endpoint, socket, rtcp)
         self.next_at = 0.0
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
@@ -74,6 +82,59 @@ class Pacer:
         if pacer is None:
             pacer = cls._loops[loop] = cls(loop)
         return pacer
+
+    def watch(self, ep: RtpEndpoint, sock: socket.socket, rtcp_port: bool) -> None:
+        """Read SOCK at each tick (its packets go to EP's RTP or RTCP handler)."""
+        fd = sock.fileno()
+        self.sockets[fd] = (ep, sock, rtcp_port)
+        self.poller.register(fd, select.POLLIN)
+
+    def unwatch(self, sock: socket.socket) -> None:
+        fd = sock.fileno()
+        if self.sockets.pop(fd, None) is not None:
+            self.poller.unregister(fd)
+
+    def receive(self) -> None:
+        """Every datagram waiting on the watched sockets (a few polls: bursts of several per socket)."""
+        sockets, poll = self.sockets, self.poller.poll
+        for _ in range(8):
+            ready = poll(0)
+            if not ready:
+                return
+            for fd, _events in ready:
+                entry = sockets.get(fd)
+                if entry is None:
+                    continue
+                ep, sock, rtcp_port = entry
+                try:
+                    data, addr = sock.recvfrom(2048)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:  # an ICMP error from an earlier send (port unreachable)
+                    log.debug("rtp %s: %s", ep.port, exc)
+                    continue
+                try:
+                    if rtcp_port:
+                        ep._on_rtcp(data, addr)
+                    else:
+                        ep._on_rtp(data, addr)
+                except Exception:
+                    log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
+
+    @staticmethod
+    def _analyse(eps: list[RtpEndpoint]) -> None:
+        """The detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`."""
+        if not eps:
+            return
+        energy, keys, tone_peaks = tones.analyse(
+            np.stack([ep.received for ep in eps]), np.stack([ep.prev_frame for ep in eps]),
+            np.fromiter((ep.prev_energy for ep in eps), dtype=np.float64, count=len(eps)),
+            np.fromiter((ep.want_tones for ep in eps), dtype=bool, count=len(eps)))
+        for ep, e, key, peak in zip(eps, energy.tolist(), keys.tolist(), tone_peaks.tolist(), strict=True):
+            ep.prev_frame, ep.prev_energy = ep.received, e
+            ep.energy = e
+            ep.dtmf_key = None if key < 0 else tones.key_name(key)
+            ep.tone_peak = None if math.isnan(peak) else peak
 
     def add(self, ep: RtpEndpoint) -> None:
         self.members[id(ep)] = ep
@@ -95,7 +156,17 @@ class Pacer:
         if late > self.max_late:
             self.max_late = late
         self.ticks += 1
-        for ep in list(self.members.values()):
+        self.now = now
+        self.receive()
+        members = list(self.members.values())
+        for ep in members:
+            try:
+                ep.received = ep.take()
+            except Exception:
+                log.exception("rtp endpoint %s: receiving failed", ep.port)
+                ep.received = SILENCE
+        self._analyse([ep for ep in members if ep.analyse])
+        for ep in members:
             try:
                 ep.tick()
             except Exception:
@@ -123,15 +194,15 @@ class EndpointStats:
     ssrc_changes: int = 0
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, handler: Callable[[bytes, tuple[str, int]], None]) -> None:
-        self.handler = handler
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.handler(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("rtp: socket error %s", exc)
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class RtpEndpoint:
@@ -141,8 +212,8 @@ class RtpEndpoint:
         self.loop = loop
         self.host = host
         self.port = 0
-        self.rtp: asyncio.DatagramTransport | None = None
-        self.rtcp_transport: asyncio.DatagramTransport | None = None
+        self.rtp: socket.socket | None = None
+        self.rtcp_sock: socket.socket | None = None
         # negotiated
         self.remote: tuple[str, int] | None = None
         self.remote_rtcp: tuple[str, int] | None = None
@@ -159,6 +230,18 @@ class RtpEndpoint:
         self.on_sent: Callable[[Samples], None] | None = None
         self.on_dtmf: Callable[[str], None] | None = None
         self.source: Callable[[], Samples | None] | None = None
+        # this tick's received frame and, when `analyse` is set (CallMedia's detectors), the pacer's batched
+        # analysis of it: its energy, the in-band DTMF key of the last 40 ms, and (`want_tones`) the
+        # frequency of a single tone
+        self.pacer = Pacer.for_loop(loop)
+        self.received: Samples = SILENCE
+        self.analyse = False
+        self.prev_frame: Samples = SILENCE
+        self.prev_energy = 0.0
+        self.want_tones = False
+        self.energy = 0.0
+        self.dtmf_key: str | None = None
+        self.tone_peak: float | None = None
         # sending
         self.ssrc = random.randrange(1, 1 << 32)
         self.seq = random.randrange(1 << 16)
@@ -194,17 +277,17 @@ class RtpEndpoint:
         for _ in range(100):
             port = random.randrange(low // 2, high // 2) * 2
             try:
-                rtp_t, _p = await loop.create_datagram_endpoint(
-                    lambda: _Protocol(ep._on_rtp), local_addr=(host, port), family=socket.AF_INET)
+                rtp_sock = _bind(host, port)
             except OSError:
                 continue
             try:
-                rtcp_t, _q = await loop.create_datagram_endpoint(
-                    lambda: _Protocol(ep._on_rtcp), local_addr=(host, port + 1), family=socket.AF_INET)
+                rtcp_sock = _bind(host, port + 1)
             except OSError:
-                rtp_t.close()
+                rtp_sock.close()
                 continue
-            ep.rtp, ep.rtcp_transport, ep.port = rtp_t, rtcp_t, port
+            ep.rtp, ep.rtcp_sock, ep.port = rtp_sock, rtcp_sock, port
+            ep.pacer.watch(ep, rtp_sock, False)
+            ep.pacer.watch(ep, rtcp_sock, True)
             return ep
         raise OSError(f"no free RTP port pair in {low}-{high} on {host}")
 
@@ -217,7 +300,8 @@ class RtpEndpoint:
             raise RuntimeError("the RTP endpoint is closed")
         if not self.started:
             self.started = True
-            Pacer.for_loop(self.loop).add(self)
+            self._drain()  # what arrived before the SDP answer is not the call's audio
+            self.pacer.add(self)
             self._rtcp_handle = self.loop.call_later(RTCP_INTERVAL * random.uniform(0.5, 1.5), self._send_rtcp)
 
     def update(self, remote_host: str, remote_port: int, codec: str, payload_type: int,
@@ -251,16 +335,26 @@ class RtpEndpoint:
         if self.closed:
             return
         self.closed = True
-        Pacer.for_loop(self.loop).remove(self)
+        self.pacer.remove(self)
         if self._rtcp_handle is not None:
             self._rtcp_handle.cancel()
-        if self.rtcp_transport is not None and self.remote_rtcp is not None and self.started:
+        if self.rtcp_sock is not None and self.remote_rtcp is not None and self.started:
             bye = rtcp.build_rr(self.ssrc) + rtcp.build_sdes(self.ssrc, self.cname)
             bye += bytes([0x81, rtcp.BYE, 0, 1]) + self.ssrc.to_bytes(4, "big")
-            self._sendto(self.rtcp_transport, bye, self.remote_rtcp)
-        for t in (self.rtp, self.rtcp_transport):
-            if t is not None:
-                t.close()
+            self._sendto(self.rtcp_sock, bye, self.remote_rtcp)
+        for sock in (self.rtp, self.rtcp_sock):
+            if sock is not None:
+                self.pacer.unwatch(sock)
+                sock.close()
+
+    def _drain(self) -> None:
+        for sock in (self.rtp, self.rtcp_sock):
+            for _ in range(1000):
+                try:
+                    if sock is None or not sock.recv(2048):
+                        break
+                except OSError:
+                    break
 
     # -- what to send -----------------------------------------------------------------------------
 
@@ -328,34 +422,40 @@ class RtpEndpoint:
         """Called by the pacer every 20 ms: play one received frame, send one frame."""
         if self.closed:
             return
-        received = None if self.on_hold else self.jitter.pop()
         if self.on_audio is not None:
-            self.on_audio(SILENCE if received is None else received)
+            self.on_audio(self.received)
         frame = self._next_frame()
         if not self.on_hold and self.remote is not None and self.rtp is not None:
-            if not self._send_event():
-                self._send_audio(frame)
-            else:
+            if (self._event or self._gap or self._digits) and self._send_event():
                 frame = SILENCE  # the keys replace the audio while they last
+            else:
+                self._send_audio(frame)
         if self.on_sent is not None:
             self.on_sent(frame)
         self.ts = (self.ts + FRAME) & 0xFFFFFFFF
+
+    def take(self) -> Samples:
+        """The received frame due now (silence when nothing plays), decoded."""
+        if self.on_hold or self.closed:
+            return SILENCE
+        item = self.jitter.pop()
+        if item is None:
+            return SILENCE
+        if type(item) is bytes:  # the usual packet, kept as it came (see `_on_rtp`)
+            return SILENCE if item == _SILENCE_PAYLOAD[self.codec] else g711.decode(item, self.codec)
+        return item
 
     def _send_audio(self, frame: Samples) -> None:
         payload = _SILENCE_PAYLOAD[self.codec] if frame is SILENCE else g711.encode(frame, self.codec)
         data = _HEADER.pack(0x80, self.payload_type | (0x80 if self._marker else 0), self.seq, self.ts,
                             self.ssrc) + payload
         self._marker = False
-        assert self.rtp is not None and self.remote is not None
         try:
-            self.rtp.sendto(data, self.remote)
-        except OSError as exc:
+            self.rtp.sendto(data, self.remote)  # type: ignore[union-attr,arg-type]
+        except OSError as exc:  # a full socket buffer (the datagram is lost, as on the wire) or an ICMP error
             log.debug("rtp: send to %s failed: %s", self.remote, exc)
         self.seq = (self.seq + 1) & 0xFFFF
-        stats = self.stats
-        stats.packets_sent += 1
-        stats.bytes_sent += len(data)
-        self._sent_packets += 1
+        self._sent_packets += 1  # RTCP's sender counts; `stats` adds the RFC 4733 packets
         self._sent_octets += len(payload)
 
     def _send_event(self) -> bool:
@@ -388,15 +488,13 @@ class RtpEndpoint:
         assert self.rtp is not None and self.remote is not None
         self._sendto(self.rtp, data, self.remote)
         self.seq = (self.seq + 1) & 0xFFFF
-        self.stats.packets_sent += 1
-        self.stats.bytes_sent += len(data)
         self._sent_packets += 1
         self._sent_octets += len(packet.payload)
 
     @staticmethod
-    def _sendto(transport: asyncio.DatagramTransport, data: bytes, addr: tuple[str, int]) -> None:
+    def _sendto(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            transport.sendto(data, addr)
+            sock.sendto(data, addr)
         except OSError as exc:
             log.debug("rtp: send to %s failed: %s", addr, exc)
 
@@ -405,6 +503,20 @@ class RtpEndpoint:
     def _on_rtp(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.closed or not self.started:
             return
+        if len(data) == 12 + FRAME and data[0] == 0x80 and data[1] & 0x7F == self.payload_type \
+                and self._latched and addr == self.remote:
+            # the usual packet: 20 ms of the negotiated codec from our source, no CSRC/extension/padding;
+            # its payload waits in the jitter buffer undecoded (decoded when due, once)
+            _b0, _b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
+            if ssrc == self.remote_ssrc:
+                now = self._source_at = self.pacer.now
+                stats = self.stats
+                stats.packets_received += 1
+                stats.bytes_received += len(data)
+                self.reception.update(ssrc, seq, timestamp, now)
+                if not self.on_hold:
+                    self.jitter.push(ssrc, timestamp, data[12:])  # type: ignore[arg-type]
+                return
         if is_rtcp(data):  # RTCP multiplexed on the RTP port
             self._on_rtcp(data, addr)
             return
@@ -427,7 +539,7 @@ class RtpEndpoint:
         else:
             self.stats.rejected += 1  # comfort noise, other codecs
             return
-        now = self.loop.time()
+        now = self.pacer.now
         if addr != self.remote and self._latched and now - self._source_at < SOURCE_IDLE:
             self.stats.rejected += 1  # another source while ours is live: a stray or injected stream
             return
@@ -480,7 +592,7 @@ class RtpEndpoint:
         if self.closed:
             return
         self._rtcp_handle = self.loop.call_later(RTCP_INTERVAL * random.uniform(0.5, 1.5), self._send_rtcp)
-        if self.remote_rtcp is None or self.rtcp_transport is None:
+        if self.remote_rtcp is None or self.rtcp_sock is None:
             return
         block = self.reception.block(self.loop.time())
         blocks = [block] if block is not None else []
@@ -488,7 +600,7 @@ class RtpEndpoint:
             packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), self.ts, self._sent_packets, self._sent_octets, blocks)
         else:
             packet = rtcp.build_rr(self.ssrc, blocks)
-        self._sendto(self.rtcp_transport, packet + rtcp.build_sdes(self.ssrc, self.cname), self.remote_rtcp)
+        self._sendto(self.rtcp_sock, packet + rtcp.build_sdes(self.ssrc, self.cname), self.remote_rtcp)
         self.stats.rtcp_sent += 1
 
     def send_rtcp_now(self) -> None:
@@ -498,5 +610,7 @@ class RtpEndpoint:
         self._send_rtcp()
 
     def describe(self) -> dict[str, Any]:
+        self.stats.packets_sent = self._sent_packets
+        self.stats.bytes_sent = self._sent_octets + 12 * self._sent_packets
         return {"port": self.port, "remote": self.remote, "codec": self.codec, "hold": self.on_hold,
                 "stats": self.stats, "jitter": self.jitter.stats}

@@ -56,6 +56,16 @@ class JitterBuffer:
     def push(self, ssrc: int, timestamp: int, samples: Samples) -> None:
         """Audio of one packet (any number of samples) that starts at TIMESTAMP."""
         self.stats.received += 1
+        playout = self.playout
+        if ssrc == self.ssrc and playout is not None and len(samples) == self.frame:  # the usual packet, inline
+            ahead = ((timestamp - playout + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            slots = self.slots
+            if 0 <= ahead <= self.max and timestamp not in slots:
+                slots[timestamp] = samples
+                if ((timestamp - self.newest + 0x80000000) & 0xFFFFFFFF) - 0x80000000 > 0:  # type: ignore[operator]
+                    self.newest = timestamp
+                self.empty_ticks = 0
+                return
         if ssrc != self.ssrc or (self.playout is not None and abs(ts_delta(self.playout, timestamp)) > self.resync):
             if self.ssrc is not None:
                 self.stats.resets += 1
@@ -64,13 +74,6 @@ class JitterBuffer:
         if self.playout is None:
             self.playout = (timestamp - self.delay) & 0xFFFFFFFF
             self.newest = timestamp
-        if len(samples) == self.frame and 0 <= ts_delta(self.playout, timestamp) <= self.max \
-                and timestamp not in self.slots:  # the usual case: one in-order 20 ms packet
-            self.slots[timestamp] = samples
-            if ts_delta(self.newest, timestamp) > 0:  # type: ignore[arg-type]
-                self.newest = timestamp
-            self.empty_ticks = 0
-            return
         for offset in range(0, len(samples), self.frame):
             chunk = samples[offset:offset + self.frame]
             ts = (timestamp + offset) & 0xFFFFFFFF

@@ -17,7 +17,9 @@ ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
 
 
 class CallRecording:
-    def __init__(self, path: Path, fmt: str, stereo: bool, direction: str, t0: float) -> None:
+    """TIMED: the recording has silence timeouts, so each frame's sound is measured (else it is not)."""
+
+    def __init__(self, path: Path, fmt: str, stereo: bool, direction: str, t0: float, timed: bool = True) -> None:
         if direction not in ("speak", "listen", "both"):
             raise ValueError("direction must be speak, listen or both")
         audiofiles.check_encoder(fmt)
@@ -26,6 +28,7 @@ class CallRecording:
         self.stereo = stereo
         self.direction = direction
         self.t0 = t0
+        self.timed = timed
         self.speak: list[Samples] = []
         self.listen: list[Samples] = []
         self.paused: str | None = None  # None, "skip" or "silence"
@@ -38,19 +41,20 @@ class CallRecording:
         """One 20 ms tick at platform time T: the far end's frame (voiced or not) and ours."""
         if self.closed:
             return
-        sound = False
-        if self.direction in ("speak", "both") and speak_voiced:
-            sound = True
-        if not sound and self.direction in ("listen", "both") and listen.any():
-            f = listen.astype(np.float32)
-            sound = float(np.dot(f, f)) > ACTIVE_ENERGY ** 2 * len(listen)
-        self.active = sound
-        if sound:
-            self.heard = True
-            self.last_sound = t
-        if self.paused == "skip":
-            return
-        if self.paused == "silence":
+        if self.timed:
+            sound = False
+            if self.direction in ("speak", "both") and speak_voiced:
+                sound = True
+            if not sound and self.direction in ("listen", "both") and listen.any():
+                f = listen.astype(np.float32)
+                sound = float(np.dot(f, f)) > ACTIVE_ENERGY ** 2 * len(listen)
+            self.active = sound
+            if sound:
+                self.heard = True
+                self.last_sound = t
+        if self.paused is not None:
+            if self.paused == "skip":
+                return
             speak = listen = np.zeros(FRAME, dtype=np.int16)
         self.speak.append(speak)
         self.listen.append(listen)

@@ -118,6 +118,13 @@ class Utterances:
             return self._finish(t)
         return None
 
+    def reset(self) -> None:
+        """Forget the speech under way (nobody needs voice activity for a while)."""
+        self.speaking = self.last_voiced = False
+        self._frames = []
+        self._recent.clear()
+        self._pre.clear()
+
     def _finish(self, t: float) -> Utterance:
         tail = round((t - self._last_voice) * RATE / FRAME)
         frames = self._frames[:len(self._frames) - max(0, tail - 10)]  # keep 200 ms after the last voice

@@ -4,6 +4,9 @@
   20 ms frame (row/column tones, energy purity, twist), reported once per key press.
 * `ToneDetector`: single-frequency tones by the peak of a windowed FFT: fax CNG (1100 Hz), fax CED
   (2100 Hz) and answering-machine beeps (any other steady tone of 0.12..2 s in 300..2500 Hz).
+* `analyse`: the maths both detectors need, for the frames of many calls at once (one FFT over a
+  matrix per 20 ms tick instead of one per call); the detectors' `step` methods take its results.
+  `feed` does the same for one stream on its own.
 """
 
 from __future__ import annotations
@@ -46,22 +49,79 @@ def _kernels(freqs: Sequence[float], n: int) -> npt.NDArray[np.complex128]:
 
 
 _DTMF_KERNEL = _kernels(DTMF_ROWS + DTMF_COLS, WINDOW)
+# the same projections as real matrices (cos | sin), split at the frame boundary so a 40 ms window's
+# projection is prev @ _PROJ_PREV + frame @ _PROJ_CUR without building the window
+_DTMF_PROJ = np.concatenate([_DTMF_KERNEL.real.T, _DTMF_KERNEL.imag.T], axis=1).astype(np.float32)
+_PROJ_PREV, _PROJ_CUR = _DTMF_PROJ[:FRAME], _DTMF_PROJ[FRAME:]
 _HANN = np.hanning(WINDOW)
-# the rfft bins of a Hann-windowed 40 ms window around the eight DTMF frequencies (main lobe: +-2 bins)
-_DTMF_BINS = np.unique(np.concatenate([np.arange(round(f * WINDOW / RATE) - 2, round(f * WINDOW / RATE) + 3)
-                                       for f in DTMF_ROWS + DTMF_COLS]))
+NO_PEAK = float("nan")
 
 
 def spectrum(window: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """The power spectrum of a Hann-windowed 40 ms WINDOW: computed once per frame for every detector."""
-    return np.abs(np.fft.rfft(window * _HANN)) ** 2
+    """The power spectrum of Hann-windowed 40 ms windows (the last axis)."""
+    return np.abs(np.fft.rfft(window * _HANN, axis=-1)) ** 2
 
 
-def dtmf_candidate(spec: npt.NDArray[np.float64]) -> bool:
-    """Cheap screen: a key's two tones put over 95% of SPEC within two bins of the DTMF frequencies (any
-    key, +-2% frequency, 6 dB twist); 97% of speech windows hold less than 70% there and skip the exact
-    classification."""
-    return bool(spec[_DTMF_BINS].sum() >= 0.85 * spec.sum())
+def dtmf_keys(proj: npt.NDArray[np.float32], energy: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """Per row: the DTMF key (index into "123A456B789C*0#D") whose two tones carry a 40 ms window, -1 for
+    none. PROJ holds the window's projections on the eight DTMF frequencies (cos | sin), ENERGY its energy.
+    A key's tones must carry 75% of the energy, each row/column tone 15% with a twist within 8 dB, and
+    stand 9 dB above the other tones of its group (speech and music fail that)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        powers = (proj[:, :8].astype(np.float64) ** 2 + proj[:, 8:].astype(np.float64) ** 2) * 2 \
+            / (WINDOW * energy[:, None])
+    rows, cols = powers[:, :4], powers[:, 4:]
+    at = np.arange(len(powers))
+    r, c = rows.argmax(axis=1), cols.argmax(axis=1)
+    pr, pc = rows[at, r], cols[at, c]
+    second_r, second_c = np.sort(rows, axis=1)[:, -2], np.sort(cols, axis=1)[:, -2]
+    ok = ((energy >= MIN_ENERGY) & (pr + pc >= 0.75) & (pr >= 0.15) & (pc >= 0.15)
+          & (np.maximum(pr, pc) <= 6.3 * np.minimum(pr, pc)) & (second_r <= pr / 8) & (second_c <= pc / 8))
+    return np.where(ok, r * 4 + c, -1)
+
+
+def key_name(index: int) -> str | None:
+    return None if index < 0 else DTMF_KEYS[index // 4][index % 4]
+
+
+def peaks(spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row of SPEC, the frequency of a pure tone (three bins around the peak hold 85% of the power,
+    parabolic interpolation of the peak), NaN where there is none."""
+    spec = np.atleast_2d(spec)
+    rows = np.arange(len(spec))
+    k = spec.argmax(axis=1)
+    inner = (k > 0) & (k < spec.shape[1] - 1)
+    kk = np.clip(k, 1, spec.shape[1] - 2)
+    a, b, c = spec[rows, kk - 1], spec[rows, kk], spec[rows, kk + 1]
+    pure = inner & (a + b + c >= 0.85 * spec.sum(axis=1))
+    la, lb, lc = np.log(a + 1e-9), np.log(b + 1e-9), np.log(c + 1e-9)
+    den = la - 2 * lb + lc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(den != 0, 0.5 * (la - lc) / den, 0.0)
+    return np.where(pure, (kk + shift) * RATE / WINDOW, np.nan)
+
+
+def analyse(frames: npt.NDArray[np.int16], prev: npt.NDArray[np.int16], prev_energy: npt.NDArray[np.float64],
+            want_tones: npt.NDArray[np.bool_]
+            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """One tick of many streams: FRAMES and PREV are (calls, 160) (this frame and the one before),
+    PREV_ENERGY the previous frames' energies, WANT_TONES the rows whose tone peaks are wanted (an FFT
+    each; the DTMF projections cost a small matrix product for every row). Returns (energy per frame,
+    DTMF key index or -1 per 40 ms window, tone peak or NaN per window)."""
+    f = frames.astype(np.float32)
+    energy = np.einsum("ij,ij->i", f, f).astype(np.float64)
+    window_energy = energy + prev_energy
+    loud = np.flatnonzero(window_energy >= MIN_ENERGY)
+    keys = np.full(len(frames), -1)
+    tone_peaks = np.full(len(frames), np.nan)
+    if len(loud):
+        proj = prev[loud].astype(np.float32) @ _PROJ_PREV + f[loud] @ _PROJ_CUR
+        keys[loud] = dtmf_keys(proj, window_energy[loud])
+        tonal = loud[want_tones[loud]]
+        if len(tonal):
+            windows = np.concatenate((prev[tonal], frames[tonal]), axis=1).astype(np.float64)
+            tone_peaks[tonal] = peaks(spectrum(windows))
+    return energy, keys, tone_peaks
 
 
 class DtmfDetector:
@@ -74,35 +134,26 @@ class DtmfDetector:
         self.current: str | None = None  # the key being held (already reported)
         self.misses = 0
 
-    def classify(self, window: npt.NDArray[np.float64], energy: float | None = None) -> str | None:
+    @property
+    def idle(self) -> bool:
+        """No key seen lately: a frame without one changes nothing (`step(None)` may be skipped)."""
+        return self.candidate is None and self.current is None
+
+    @staticmethod
+    def classify(window: npt.NDArray[np.float64], energy: float | None = None) -> str | None:
+        """The key in one 40 ms WINDOW (see `dtmf_keys`)."""
         if energy is None:
             energy = float(np.dot(window, window))
-        if energy < MIN_ENERGY:
-            return None
-        powers = np.abs(_DTMF_KERNEL @ window) ** 2 * 2 / (WINDOW * energy)  # 1.0 = all the energy
-        rows, cols = powers[:4], powers[4:]
-        r, c = int(np.argmax(rows)), int(np.argmax(cols))
-        pr, pc = rows[r], cols[c]
-        if pr + pc < 0.75:  # the two tones must carry nearly all the energy
-            return None
-        if pr < 0.15 or pc < 0.15 or max(pr, pc) / min(pr, pc) > 6.3:  # twist within 8 dB
-            return None
-        if np.sort(rows)[-2] > pr / 8 or np.sort(cols)[-2] > pc / 8:
-            return None
-        return DTMF_KEYS[r][c]
+        proj = window.astype(np.float32)[None, :] @ _DTMF_PROJ
+        return key_name(int(dtmf_keys(proj, np.array([energy]))[0]))
 
-    def feed(self, frame: Samples, quiet: bool = False, window: npt.NDArray[np.float64] | None = None,
-             energy: float | None = None, spec: npt.NDArray[np.float64] | None = None) -> str | None:
-        """QUIET: the caller knows the whole window is below the analysis threshold (saves the maths);
-        WINDOW/ENERGY/SPEC: the caller's float copy of the last two frames, its energy and `spectrum`,
-        shared by the detectors."""
+    def feed(self, frame: Samples) -> str | None:
+        """One stream on its own: the next 20 ms FRAME."""
         prev, self.prev = self.prev, frame
-        if window is None and not quiet:
-            window, energy = np.concatenate((prev, frame)).astype(np.float64), None
-        if quiet or window is None or (spec is not None and not dtmf_candidate(spec)):
-            key = None
-        else:
-            key = self.classify(window, energy)
+        return self.step(self.classify(np.concatenate((prev, frame)).astype(np.float64)))
+
+    def step(self, key: str | None) -> str | None:
+        """This frame's classification (None: no key); returns the key once per press."""
         if key is None:
             self.misses += 1
             if self.misses >= 2:
@@ -133,36 +184,23 @@ class ToneDetector:
         self.run = 0  # frames of the current steady tone
         self.reported = False
 
-    def peak(self, window: npt.NDArray[np.float64], energy: float | None = None,
-             spec: npt.NDArray[np.float64] | None = None) -> float | None:
+    def peak(self, window: npt.NDArray[np.float64]) -> float | None:
         """The frequency of a pure tone in WINDOW, or None when it is quiet or not a single tone."""
-        if energy is None:
-            energy = float(np.dot(window, window))
-        if energy < MIN_ENERGY:
+        if float(np.dot(window, window)) < MIN_ENERGY:
             return None
-        if spec is None:
-            spec = spectrum(window)
-        k = int(spec.argmax())
-        if k == 0 or k >= len(spec) - 1:
-            return None
-        a, b, c = spec[k - 1:k + 2].tolist()
-        if a + b + c < 0.85 * float(spec.sum()):
-            return None
-        # parabolic interpolation of the peak
-        a, b, c = math.log(a + 1e-9), math.log(b + 1e-9), math.log(c + 1e-9)
-        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-        return float((k + shift) * RATE / WINDOW)
+        f = float(peaks(spectrum(window))[0])
+        return None if math.isnan(f) else f
 
-    def feed(self, frame: Samples, quiet: bool = False, window: npt.NDArray[np.float64] | None = None,
-             energy: float | None = None, spec: npt.NDArray[np.float64] | None = None) -> str | None:
+    def feed(self, frame: Samples) -> str | None:
+        """One stream on its own: the next 20 ms FRAME."""
         prev, self.prev = self.prev, frame
-        if window is None and not quiet:
-            window, energy = np.concatenate((prev, frame)).astype(np.float64), None
-        f = None if quiet or window is None else self.peak(window, energy, spec)
-        seconds = self.run * len(frame) / RATE
+        return self.step(self.peak(np.concatenate((prev, frame)).astype(np.float64)))
+
+    def step(self, f: float | None, frame_seconds: float = FRAME / RATE) -> str | None:
+        """This frame's tone peak (None: no single tone); returns a tone's name once it is recognised."""
         if f is not None and self.freq is not None and abs(f - self.freq) < 40:
             self.run += 1
-            seconds = self.run * len(frame) / RATE
+            seconds = self.run * frame_seconds
             for name, (freq, need) in (("CNG", self.CNG), ("CED", self.CED)):
                 if not self.reported and abs(f - freq) < 40 and seconds >= need:
                     self.reported = True
@@ -172,6 +210,7 @@ class ToneDetector:
                 self.reported = True
             return None
         # the tone (if any) ended
+        seconds = self.run * frame_seconds
         ended = self.freq
         done = None
         low, high, fmin, fmax = self.BEEP

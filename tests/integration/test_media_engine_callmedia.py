@@ -107,8 +107,22 @@ async def test_rfc4733_keys_and_inband_keys_reach_the_sink() -> None:
     b.close()
 
 
+async def test_single_tones_are_analysed_only_while_something_watches_for_them() -> None:
+    a, b, _sa, sb = await call()
+    a.endpoint.send(tone((2100.0,), 1.0, 8000.0))
+    await asyncio.sleep(1.3)
+    assert sb.fax == [] and not b.endpoint.want_tones  # nobody asked: the pacer spared the FFT
+    b.watch_tones(True)
+    assert b.endpoint.want_tones
+    b.watch_tones(False)
+    assert not b.endpoint.want_tones
+    a.close()
+    b.close()
+
+
 async def test_beep_and_fax_tones_are_reported() -> None:
     a, b, _sa, sb = await call()
+    b.watch_tones(True)  # a fax detection (or AMD) is listening
     a.hear({"type": "beep"})
     await wait_for(lambda: sb.beeps, 2)
     a.endpoint.send(tone((2100.0,), 1.5, 8000.0))
@@ -314,6 +328,6 @@ async def test_speech_barges_in_on_a_prompt_while_a_collect_waits_for_speech() -
     await say(a, "one two three four")
     await wait_for(lambda: b.playout.remaining == 0, 2)  # cut as soon as the caller spoke
     await wait_for(lambda: sb.voices, 4)
-    assert sb.voices[0][0] == "one two three four"
+    assert sb.voices[0][0] == "one two three four", sb.voices
     a.close()
     b.close()

@@ -10,6 +10,7 @@ HUMAN once it has stopped for `end_silence_timeout`; nothing heard in `initial_t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from relaybox.domain.actions.base import Action, CallMedia, MediaService, ok, soon
@@ -60,6 +61,7 @@ class DetectAction(Action):
         self.verdict: str | None = None
         self.ready = False
         self.real: Any = None  # a real-audio leg's AMD session
+        self._unwatch: Callable[[], None] | None = None  # a real-audio leg listening for fax tones for us
 
     def begin(self) -> None:
         self.later(self.timeout, self.stop)
@@ -74,8 +76,19 @@ class DetectAction(Action):
                 self.on_voice(*voice)
                 if self.media.beeped_at is not None:
                     self.on_beep()
-        elif self.kind == "fax" and self.media.fax is not None:
-            self.on_fax_tone(*self.media.fax)
+        elif self.kind == "fax":
+            watch = getattr(self.media.leg, "watch_tones", None)  # real audio: tone analysis while we wait
+            if watch is not None:
+                watch(True)
+                self._unwatch = lambda: watch(False)
+            if self.media.fax is not None:
+                self.on_fax_tone(*self.media.fax)
+
+    def close(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        super().close()
 
     def _current_voice(self) -> tuple[str, float, float, bool] | None:
         """An utterance in progress, or a machine that has spoken: AMD started late still hears it."""

@@ -158,14 +158,16 @@ class RecordAction(Action):
     def begin(self) -> None:
         self.t0 = self.clock.now()
         start = getattr(self.media.leg, "start_recording", None)  # real audio: record it, not the timeline
+        s = self.settings
         if start is not None:
-            s = self.settings
-            self.real = start(self.path, s["format"], s["stereo"], s["direction"])
+            self.real = start(self.path, s["format"], s["stereo"], s["direction"],
+                              timed=bool(s["initial_timeout"] or s["end_silence_timeout"]))
         if self.settings["beep"]:
             self.media.hear({"type": "beep"})
         self.media.hear({"type": "recording", "direction": self.settings["direction"]})
         self.emit(state="recording", url=self.url, record={"audio": self.audio})
-        self.later(TICK, self._tick)
+        if s["initial_timeout"] or s["end_silence_timeout"]:  # else it ends by stop, a key or the call's end
+            self.later(TICK, self._tick)
 
     def _tick(self) -> None:
         now = self.clock.now()

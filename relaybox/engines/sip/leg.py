@@ -60,8 +60,8 @@ class Target:
 # optional media capabilities the domain's actions look up on a leg (`getattr`); a SipLeg lends its CallMedia's
 MEDIA_CAPABILITIES = frozenset(
     {
-        "prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "bridge_to", "unbridge", "join",
-        "send_digits", "start_fax", "pause_playback", "set_volume",
+        "prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "watch_tones", "bridge_to",
+        "unbridge", "join", "send_digits", "start_fax", "pause_playback", "set_volume",
     }
 )
 
