@@ -203,6 +203,12 @@ def sip_part(args: argparse.Namespace) -> int:
               f"{rb['call_seconds']:.0f} call-s = {rb_ms:.3f} ms CPU per call-second "
               f"({1000 / max(rb_ms, 1e-9):.0f} calls per core); RTP ticks late > 20 ms: {late} of "
               f"{int(rb['ticks'])} (worst {rb['max_late_ms']} ms)")
+        def split(r: dict[str, float]) -> str:
+            per = 1000 / max(r["call_seconds"], 1e-9)
+            return f"user {r['user'] * per:.3f} + kernel {r['kernel'] * per:.3f} ms"
+
+        print(f"    per call-second: bare {split(bare)}; relaybox {split(rb)} (the kernel part is the sockets' "
+              "sends and receives: what no user-space work can take back)")
         print(f"    ratio relaybox / bare: {rb_ms / max(bare_ms, 1e-9):.1f}x CPU per call-second")
         if rb["ok"] < calls or rb.get("recordings", 0) < rb["ok"]:
             failures += 1

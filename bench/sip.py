@@ -53,9 +53,15 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, kernel) CPU seconds of PID, its finished children's included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[13])) / tick, (int(fields[12]) + int(fields[14])) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def media_sinks(calls: int) -> tuple[int, list[socket.socket]]:
@@ -187,6 +193,7 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -
          "--log-level", os.environ.get("BENCH_LOG_LEVEL", "warning")],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RELAYBOX_RTP_STATS": str(stats_path)})
     counts: dict[str, int] = {}
+    split = [0.0, 0.0]
     try:
         for _ in range(200):
             try:
@@ -201,9 +208,11 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -
             stop = asyncio.Event()
             app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop, media, counts))
             await asyncio.sleep(0.5)
-            cpu0 = cpu_seconds(server.pid)
+            cpu0 = cpu_split(server.pid)
             result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir)
-            cpu = cpu_seconds(server.pid) - cpu0
+            cpu1 = cpu_split(server.pid)
+            split[:] = [cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]]
+            cpu = sum(split)
             await asyncio.sleep(1.0)  # the last recordings' finished events
             stop.set()
             return await app, result, cpu
@@ -218,7 +227,7 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -
     rtp = orjson.loads(stats_path.read_bytes()) if stats_path.exists() else {}
     return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": call_seconds,
             "answered": answered, "late_ticks": rtp.get("late_ticks", -1), "ticks": rtp.get("ticks", 0),
-            "max_late_ms": rtp.get("max_late_ms", -1.0), **counts}
+            "max_late_ms": rtp.get("max_late_ms", -1.0), "user": split[0], "kernel": split[1], **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------
@@ -273,13 +282,15 @@ def bench_bare(calls: int, limit: int, workdir: Path) -> dict[str, float]:
     server = subprocess.Popen([sys.executable, str(script), str(sip_port), str(Path(__file__).resolve().parents[1])])
     try:
         time.sleep(1.0)
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_split(server.pid)
         ok, failed, wall = run_sipp(sip_port, sipp_port, calls, limit, workdir)
-        cpu = cpu_seconds(server.pid) - cpu0
+        cpu1 = cpu_split(server.pid)
     finally:
         server.terminate()
         server.wait(10)
-    return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": ok * 9.0}
+    user, kernel = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    return {"ok": ok, "failed": failed, "wall": wall, "cpu": user + kernel, "call_seconds": ok * 9.0, "user": user,
+            "kernel": kernel}
 
 
 def main() -> None:

@@ -5,6 +5,9 @@ which delays every call's RTP and SIP. So utterances (8 kHz PCM, a few seconds e
 `ProcessPoolExecutor` whose workers each hold one `Recognizer`. The pool starts lazily, on the first
 listener (`warm`) or utterance, comes back by itself if a worker dies, and `shutdown()` (the SIP
 engine's close) ends it.
+
+Free-form speech (no hints) goes to Whisper (relaybox.media.freeform, the optional `relaybox[freeform]`
+extra) when it is installed, else to pocketsphinx's general model; RELAYBOX_FREEFORM forces either.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from relaybox.media import freeform
 from relaybox.media.speech import Recognizer, Samples
 
 log = logging.getLogger("relaybox.media")
@@ -39,11 +43,16 @@ def workers() -> int:
 
 def _load() -> bool:
     Recognizer.shared()  # raises MediaUnavailable (picklable: a RuntimeError) naming pocketsphinx
+    if freeform.wanted():  # the listener may want free-form speech: load Whisper now too
+        freeform.FreeformRecognizer.shared()
     return True
 
 
 def _recognize(audio: bytes, hints: Sequence[str] | None) -> str:
-    return Recognizer.shared().recognize(np.frombuffer(audio, dtype=np.int16), hints)
+    samples = np.frombuffer(audio, dtype=np.int16)
+    if hints is None and freeform.wanted():
+        return freeform.FreeformRecognizer.shared().transcribe(samples)
+    return Recognizer.shared().recognize(samples, hints)
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -80,7 +89,8 @@ def started() -> bool:
 
 
 async def recognize(samples: Samples, hints: Sequence[str] | None) -> str:
-    """The words in SAMPLES (8 kHz int16), decoded in a worker process; see `Recognizer.recognize`."""
+    """The words in SAMPLES (8 kHz int16), decoded in a worker process; see `Recognizer.recognize` (HINTS
+    None: free-form, by Whisper when `freeform.wanted()`)."""
     audio = np.ascontiguousarray(samples, dtype=np.int16).tobytes()
     hint_list = None if hints is None else list(hints)
     for attempt in (1, 2):

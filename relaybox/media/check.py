@@ -3,6 +3,7 @@ each naming the package and how to install it (`scripts/setup-media.sh`, which `
 
 The SIP engine logs these at start, so an operator learns at once that, say, fax needs libspandsp2,
 instead of at the first fax; each feature still fails with the same message when it is used.
+`missing_optional` notes the absent optional pieces (free-form Whisper), which never fail anything.
 """
 
 from __future__ import annotations
@@ -36,3 +37,20 @@ def missing_components() -> list[str]:
         if importlib.util.find_spec(module) is None:
             out.append(str(missing(piece, how)))
     return out
+
+
+def missing_optional() -> list[str]:
+    """Notes on optional pieces that are absent or misconfigured (never a reason to fail): the free-form
+    speech recogniser Whisper (`relaybox[freeform]`), without which pocketsphinx's general model answers."""
+    from relaybox.media import freeform
+
+    try:
+        mode = freeform.choice()
+    except MediaUnavailable as exc:
+        return [str(exc)]
+    if mode != "pocketsphinx" and not freeform.installed():
+        how = f"free-form speech uses pocketsphinx's general model ({freeform.INSTALL} for Whisper)"
+        if mode == "whisper":
+            how = f"{freeform.ENV}=whisper but {how}"
+        return [f"optional {freeform.PIECE} is not installed: {how}"]
+    return []

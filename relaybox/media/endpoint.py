@@ -70,6 +70,10 @@ class Pacer:
         self.members: dict[int, RtpEndpoint] = {}
         self.poller = select.epoll() if hasattr(select, "epoll") else select.poll()
         self.sockets: dict[int, tuple[RtpEndpoint, socket.socket, bool]] = {}  # fd -> (endpoint, socket, rtcp)
+        self._prev = np.zeros((64, FRAME), dtype=np.int16)  # per analysis row: the previous received frame
+        self._prev_energy = np.zeros(64)
+        self._rows = 0
+        self._free_rows: list[int] = []
         self.next_at = 0.0
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
@@ -121,20 +125,42 @@ class Pacer:
                 except Exception:
                     log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
 
-    @staticmethod
-    def _analyse(eps: list[RtpEndpoint]) -> None:
-        """The detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`."""
+    def _analyse(self, eps: list[RtpEndpoint]) -> None:
+        """The detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`.
+        Each such endpoint has a row of `_prev`/`_prev_energy` (its previous frame) for the 40 ms windows."""
         if not eps:
             return
+        for ep in eps:
+            if ep.row < 0:
+                ep.row = self._free_rows.pop() if self._free_rows else self._grow()
+        rows = np.fromiter((ep.row for ep in eps), dtype=np.intp, count=len(eps))
+        frames = np.stack([ep.received for ep in eps])
         energy, keys, tone_peaks = tones.analyse(
-            np.stack([ep.received for ep in eps]), np.stack([ep.prev_frame for ep in eps]),
-            np.fromiter((ep.prev_energy for ep in eps), dtype=np.float64, count=len(eps)),
+            frames, self._prev[rows], self._prev_energy[rows],
             np.fromiter((ep.want_tones for ep in eps), dtype=bool, count=len(eps)))
+        self._prev[rows] = frames
+        self._prev_energy[rows] = energy
         for ep, e, key, peak in zip(eps, energy.tolist(), keys.tolist(), tone_peaks.tolist(), strict=True):
-            ep.prev_frame, ep.prev_energy = ep.received, e
             ep.energy = e
             ep.dtmf_key = None if key < 0 else tones.key_name(key)
             ep.tone_peak = None if math.isnan(peak) else peak
+
+    def _grow(self) -> int:
+        """A new analysis row (the arrays double when full)."""
+        row = self._rows
+        if row == len(self._prev):
+            self._prev = np.concatenate([self._prev, np.zeros_like(self._prev)])
+            self._prev_energy = np.concatenate([self._prev_energy, np.zeros_like(self._prev_energy)])
+        self._rows += 1
+        return row
+
+    def release(self, ep: RtpEndpoint) -> None:
+        """EP closed: its analysis row (cleared) is free for another."""
+        if ep.row >= 0:
+            self._prev[ep.row] = 0
+            self._prev_energy[ep.row] = 0.0
+            self._free_rows.append(ep.row)
+            ep.row = -1
 
     def add(self, ep: RtpEndpoint) -> None:
         self.members[id(ep)] = ep
@@ -236,8 +262,7 @@ class RtpEndpoint:
         self.pacer = Pacer.for_loop(loop)
         self.received: Samples = SILENCE
         self.analyse = False
-        self.prev_frame: Samples = SILENCE
-        self.prev_energy = 0.0
+        self.row = -1  # the pacer's analysis row, while `analyse` is on
         self.want_tones = False
         self.energy = 0.0
         self.dtmf_key: str | None = None
@@ -336,6 +361,7 @@ class RtpEndpoint:
             return
         self.closed = True
         self.pacer.remove(self)
+        self.pacer.release(self)
         if self._rtcp_handle is not None:
             self._rtcp_handle.cancel()
         if self.rtcp_sock is not None and self.remote_rtcp is not None and self.started:
@@ -503,10 +529,10 @@ class RtpEndpoint:
     def _on_rtp(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.closed or not self.started:
             return
-        if len(data) == 12 + FRAME and data[0] == 0x80 and data[1] & 0x7F == self.payload_type \
+        if len(data) > 12 and data[0] == 0x80 and data[1] & 0x7F == self.payload_type \
                 and self._latched and addr == self.remote:
-            # the usual packet: 20 ms of the negotiated codec from our source, no CSRC/extension/padding;
-            # its payload waits in the jitter buffer undecoded (decoded when due, once)
+            # the usual packet: audio in the negotiated codec from our source, no CSRC/extension/padding;
+            # a 20 ms payload waits in the jitter buffer undecoded (decoded when due, once)
             _b0, _b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
             if ssrc == self.remote_ssrc:
                 now = self._source_at = self.pacer.now
@@ -515,7 +541,9 @@ class RtpEndpoint:
                 stats.bytes_received += len(data)
                 self.reception.update(ssrc, seq, timestamp, now)
                 if not self.on_hold:
-                    self.jitter.push(ssrc, timestamp, data[12:])  # type: ignore[arg-type]
+                    payload = data[12:]
+                    self.jitter.push(ssrc, timestamp, payload if len(payload) == FRAME  # type: ignore[arg-type]
+                                     else g711.decode(payload, self.codec))
                 return
         if is_rtcp(data):  # RTCP multiplexed on the RTP port
             self._on_rtcp(data, addr)

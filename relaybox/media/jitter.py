@@ -2,10 +2,11 @@
 20 ms frame comes out per tick.
 
 Keying by timestamp rather than sequence number makes gaps from RFC 4733 packets (same sequence
-space, no audio), senders with other packet times, and lost packets all the same case: a missing
-slot plays as silence. Packets older than the playout point are dropped as late; a new SSRC, or a
-timestamp jump of more than `resync` samples, restarts the buffer; after `idle_ticks` empty ticks
-the stream counts as paused (hold, DTX) and the next packet starts it again.
+space, no audio), senders with other packet times (a 30 ms packet fills a frame and a half), and lost
+packets all the same case: a missing slot plays as silence. Packets older than the playout point
+are dropped as late; a new SSRC, or a timestamp jump of more than `resync` samples, restarts the
+buffer; after `idle_ticks` empty ticks the stream counts as paused (hold, DTX) and the next packet
+starts it again.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class JitterBuffer:
         if ssrc == self.ssrc and playout is not None and len(samples) == self.frame:  # the usual packet, inline
             ahead = ((timestamp - playout + 0x80000000) & 0xFFFFFFFF) - 0x80000000
             slots = self.slots
-            if 0 <= ahead <= self.max and timestamp not in slots:
+            if 0 <= ahead <= self.max and not ahead % self.frame and timestamp not in slots:
                 slots[timestamp] = samples
                 if ((timestamp - self.newest + 0x80000000) & 0xFFFFFFFF) - 0x80000000 > 0:  # type: ignore[operator]
                     self.newest = timestamp
@@ -73,22 +74,32 @@ class JitterBuffer:
             self.ssrc = ssrc
         if self.playout is None:
             self.playout = (timestamp - self.delay) & 0xFFFFFFFF
-            self.newest = timestamp
-        for offset in range(0, len(samples), self.frame):
-            chunk = samples[offset:offset + self.frame]
-            ts = (timestamp + offset) & 0xFFFFFFFF
-            if ts_delta(self.playout, ts) < 0:
-                self.stats.late += 1
-                return
-            if ts in self.slots:
+            self.newest = self.playout
+        # any packet time (10, 30, 60 ms...), on or off the 20 ms grid of the playout: each sample goes to
+        # the frame that plays it, so a 30 ms stream fills frame k from two packets
+        f = self.frame
+        rel = ts_delta(self.playout, timestamp)
+        end = rel + len(samples)
+        if end <= 0:
+            self.stats.late += 1
+            return
+        begin = max(rel, 0)
+        wrote = False
+        for k in range(begin // f, (end - 1) // f + 1):
+            lo, hi = max(k * f, begin), min(k * f + f, end)
+            key = (self.playout + k * f) & 0xFFFFFFFF
+            slot = self.slots.get(key)
+            if slot is None:
+                slot = self.slots[key] = np.zeros(f, dtype=np.int16)
+            elif type(slot) is bytes or (lo == k * f and hi == k * f + f):  # this frame came already
                 self.stats.duplicates += 1
-                return
-            if len(chunk) < self.frame:
-                chunk = np.concatenate([chunk, np.zeros(self.frame - len(chunk), dtype=np.int16)])
-            self.slots[ts] = chunk
-            assert self.newest is not None
-            if ts_delta(self.newest, ts) > 0:
-                self.newest = ts
+                continue
+            slot[lo - k * f:hi - k * f] = samples[lo - rel:hi - rel]
+            wrote = True
+            if ts_delta(self.newest, key) > 0:  # type: ignore[arg-type]
+                self.newest = key
+        if not wrote:
+            return
         self.empty_ticks = 0
         # the sender runs ahead of us (clock drift, a burst after a stall): drop the oldest audio
         assert self.newest is not None

@@ -165,6 +165,24 @@ def test_jitter_buffer_splits_long_packets_and_caps_its_depth() -> None:
     assert frames_of(jb, 1)[0] >= 14
 
 
+def test_jitter_buffer_reframes_30_ms_packets_onto_the_20_ms_grid() -> None:
+    """sipp's pcaps and many phones send 30 ms packets: every sample plays once, in order, no gaps."""
+    jb = JitterBuffer(delay_frames=2)
+    audio = np.arange(1, 240 * 20 + 1, dtype=np.int16)
+    out: list[np.ndarray] = []
+    for i in range(20):
+        jb.push(7, 1000 + 240 * i, audio[240 * i:240 * (i + 1)])
+        for _ in range(2 if i % 2 else 1):  # 3 frames of 20 ms play for every 2 packets of 30 ms
+            got = jb.pop()
+            assert got is not None
+            out.append(got)
+    played = np.concatenate(out)
+    first = int(np.flatnonzero(played)[0])
+    assert first == 320  # the buffer's 40 ms delay, then every sample in order
+    assert np.array_equal(played[first:], audio[:len(played) - first])
+    assert jb.stats.late == 0 and jb.stats.duplicates == 0 and jb.stats.overflows == 0
+
+
 # -- RTCP -------------------------------------------------------------------------------------------------
 
 def test_rtcp_sender_report_round_trip_with_sdes() -> None:
