@@ -27,6 +27,7 @@ test-clients:
 
 test: $(STAMP) media test-clients
 	scripts/setup-sip.sh
+	scripts/setup-freeform.sh $(VENV)/bin/python
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
