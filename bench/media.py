@@ -209,6 +209,12 @@ def sip_part(args: argparse.Namespace) -> int:
 
         print(f"    per call-second: bare {split(bare)}; relaybox {split(rb)} (the kernel part is the sockets' "
               "sends and receives: what no user-space work can take back)")
+        per = 1000 / max(rb["call_seconds"], 1e-9)
+        tick = rb["cpu_receive"] + rb["cpu_analyse"] + rb["cpu_frames"]
+        print(f"    relaybox's RTP ticks (whole server run): {tick * per:.3f} ms per call-second = receiving "
+              f"{rb['cpu_receive'] * per:.3f} + decoding/analysis {rb['cpu_analyse'] * per:.3f} + each call's frame "
+              f"(CallMedia, recording, sending) {rb['cpu_frames'] * per:.3f}; the rest is SIP, the app's WebSocket, "
+              f"call set-up/tear-down and writing recordings ({max(0.0, rb_ms - tick * per):.3f})")
         print(f"    ratio relaybox / bare: {rb_ms / max(bare_ms, 1e-9):.1f}x CPU per call-second")
         if rb["ok"] < calls or rb.get("recordings", 0) < rb["ok"]:
             failures += 1

@@ -227,7 +227,9 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -
     rtp = orjson.loads(stats_path.read_bytes()) if stats_path.exists() else {}
     return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": call_seconds,
             "answered": answered, "late_ticks": rtp.get("late_ticks", -1), "ticks": rtp.get("ticks", 0),
-            "max_late_ms": rtp.get("max_late_ms", -1.0), "user": split[0], "kernel": split[1], **counts}
+            "max_late_ms": rtp.get("max_late_ms", -1.0), "user": split[0], "kernel": split[1],
+            "frames": rtp.get("frames", 0), "cpu_receive": rtp.get("cpu_receive", 0.0),
+            "cpu_analyse": rtp.get("cpu_analyse", 0.0), "cpu_frames": rtp.get("cpu_frames", 0.0), **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------

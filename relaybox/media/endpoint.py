@@ -31,6 +31,7 @@ import random
 import select
 import socket
 import struct
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -77,6 +78,8 @@ class Pacer:
         self.next_at = 0.0
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
+        self.cpu = [0.0, 0.0, 0.0]  # CPU seconds in the ticks: receiving, decoding + analysis, the calls' frames
+        self.frames = 0  # endpoint-ticks: one frame each way per started endpoint per tick
         self.late_ticks = 0  # ticks that ran more than 20 ms after their deadline
         self.max_late = 0.0  # the latest a tick ran after its deadline, in seconds
 
@@ -183,7 +186,10 @@ class Pacer:
             self.max_late = late
         self.ticks += 1
         self.now = now
+        cpu = self.cpu
+        t0 = time.thread_time()
         self.receive()
+        t1 = time.thread_time()
         members = list(self.members.values())
         for ep in members:
             try:
@@ -192,11 +198,17 @@ class Pacer:
                 log.exception("rtp endpoint %s: receiving failed", ep.port)
                 ep.received = SILENCE
         self._analyse([ep for ep in members if ep.analyse])
+        t2 = time.thread_time()
         for ep in members:
             try:
                 ep.tick()
             except Exception:
                 log.exception("rtp endpoint %s: tick failed", ep.port)
+        t3 = time.thread_time()
+        cpu[0] += t1 - t0
+        cpu[1] += t2 - t1
+        cpu[2] += t3 - t2
+        self.frames += len(members)
         self.next_at += PTIME
         if now - self.next_at > 0.1:  # stalled: skip the missed ticks
             self.next_at = now + PTIME
@@ -341,6 +353,7 @@ class RtpEndpoint:
         if not 0 <= payload_type <= 127 or (dtmf_payload_type is not None and not 0 <= dtmf_payload_type <= 127):
             raise ValueError("payload types are 0..127")
         self.codec = g711.normalize_codec(codec)
+        self.jitter.fill = _SILENCE_PAYLOAD[self.codec][:1]
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
         if remote_host in ("0.0.0.0", ""):  # RFC 2543 hold: keep the address, stop sending
@@ -467,9 +480,9 @@ class RtpEndpoint:
         item = self.jitter.pop()
         if item is None:
             return SILENCE
-        if type(item) is bytes:  # the usual packet, kept as it came (see `_on_rtp`)
-            return SILENCE if item == _SILENCE_PAYLOAD[self.codec] else g711.decode(item, self.codec)
-        return item
+        if isinstance(item, np.ndarray):
+            return item
+        return SILENCE if item == _SILENCE_PAYLOAD[self.codec] else g711.decode(item, self.codec)  # G.711 as it came
 
     def _send_audio(self, frame: Samples) -> None:
         payload = _SILENCE_PAYLOAD[self.codec] if frame is SILENCE else g711.encode(frame, self.codec)
@@ -531,8 +544,7 @@ class RtpEndpoint:
             return
         if len(data) > 12 and data[0] == 0x80 and data[1] & 0x7F == self.payload_type \
                 and self._latched and addr == self.remote:
-            # the usual packet: audio in the negotiated codec from our source, no CSRC/extension/padding;
-            # a 20 ms payload waits in the jitter buffer undecoded (decoded when due, once)
+            # the usual packet: audio in the negotiated codec from our source, no CSRC/extension/padding
             _b0, _b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
             if ssrc == self.remote_ssrc:
                 now = self._source_at = self.pacer.now
@@ -540,10 +552,8 @@ class RtpEndpoint:
                 stats.packets_received += 1
                 stats.bytes_received += len(data)
                 self.reception.update(ssrc, seq, timestamp, now)
-                if not self.on_hold:
-                    payload = data[12:]
-                    self.jitter.push(ssrc, timestamp, payload if len(payload) == FRAME  # type: ignore[arg-type]
-                                     else g711.decode(payload, self.codec))
+                if not self.on_hold:  # the payload waits undecoded (decoded once, when its frame plays)
+                    self.jitter.push(ssrc, timestamp, data[12:])
                 return
         if is_rtcp(data):  # RTCP multiplexed on the RTP port
             self._on_rtcp(data, addr)
@@ -596,8 +606,10 @@ class RtpEndpoint:
         if self.on_hold:
             return
         payload = packet.payload
-        samples = SILENCE if payload == _SILENCE_PAYLOAD[codec] else g711.decode(payload, codec)
-        self.jitter.push(packet.ssrc, packet.timestamp, samples)
+        if codec == self.codec:  # as the fast path: undecoded, so both kinds of packet share frames
+            self.jitter.push(packet.ssrc, packet.timestamp, payload)
+        else:  # the other G.711 law, not negotiated: decoded now
+            self.jitter.push(packet.ssrc, packet.timestamp, g711.decode(payload, codec))
 
     def _on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.closed:

@@ -80,7 +80,7 @@ def encode(samples: npt.ArrayLike, codec: str) -> bytes:
     return table[s.view(np.uint16)].tobytes()
 
 
-def decode(payload: bytes, codec: str) -> Samples:
+def decode(payload: bytes | bytearray, codec: str) -> Samples:
     """G.711 bytes -> int16 samples."""
     table = ULAW_DECODE if codec == "PCMU" else ALAW_DECODE
     return table[np.frombuffer(payload, dtype=np.uint8)]

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from relaybox.media.rtp import ts_delta
 
 Samples = npt.NDArray[np.int16]
+Payload = Samples | bytes | bytearray  # decoded samples, or G.711 bytes (one byte a sample) decoded when played
 
 
 @dataclass(slots=True)
@@ -40,9 +41,10 @@ class JitterBuffer:
         self.max = max_frames * frame
         self.idle_ticks = idle_ticks
         self.resync = resync
+        self.fill = b"\xff"  # the byte that is silence in the payloads pushed as bytes (G.711: 0xFF u-law, 0xD5 A-law)
         self.ssrc: int | None = None
         self.playout: int | None = None  # timestamp of the next frame to play
-        self.slots: dict[int, Samples] = {}
+        self.slots: dict[int, Payload] = {}
         self.newest: int | None = None
         self.empty_ticks = 0
         self.stats = JitterStats()
@@ -54,7 +56,7 @@ class JitterBuffer:
         self.newest = None
         self.empty_ticks = 0
 
-    def push(self, ssrc: int, timestamp: int, samples: Samples) -> None:
+    def push(self, ssrc: int, timestamp: int, samples: Payload) -> None:
         """Audio of one packet (any number of samples) that starts at TIMESTAMP."""
         self.stats.received += 1
         playout = self.playout
@@ -77,27 +79,31 @@ class JitterBuffer:
             self.newest = self.playout
         # any packet time (10, 30, 60 ms...), on or off the 20 ms grid of the playout: each sample goes to
         # the frame that plays it, so a 30 ms stream fills frame k from two packets
-        f = self.frame
-        rel = ts_delta(self.playout, timestamp)
+        f, playout, slots = self.frame, self.playout, self.slots
+        raw = type(samples) is not np.ndarray
+        rel = ((timestamp - playout + 0x80000000) & 0xFFFFFFFF) - 0x80000000
         end = rel + len(samples)
         if end <= 0:
             self.stats.late += 1
             return
-        begin = max(rel, 0)
+        begin = rel if rel > 0 else 0
         wrote = False
-        for k in range(begin // f, (end - 1) // f + 1):
-            lo, hi = max(k * f, begin), min(k * f + f, end)
-            key = (self.playout + k * f) & 0xFFFFFFFF
-            slot = self.slots.get(key)
-            if slot is None:
-                slot = self.slots[key] = np.zeros(f, dtype=np.int16)
-            elif type(slot) is bytes or (lo == k * f and hi == k * f + f):  # this frame came already
-                self.stats.duplicates += 1
+        last = -1
+        for base in range(begin - begin % f, end, f):
+            lo = base if base > begin else begin
+            hi = base + f if base + f < end else end
+            key = (playout + base) & 0xFFFFFFFF
+            slot = slots.get(key)
+            if slot is None:  # G.711 bytes stay bytes (decoded when played), samples stay samples
+                slot = slots[key] = bytearray(self.fill * f) if raw else np.zeros(f, dtype=np.int16)
+            elif type(slot) is bytes or (lo == base and hi == base + f) or raw != (type(slot) is bytearray):
+                self.stats.duplicates += 1  # this frame came already (or its other part in another coding)
                 continue
-            slot[lo - k * f:hi - k * f] = samples[lo - rel:hi - rel]
+            slot[lo - base:hi - base] = samples[lo - rel:hi - rel]  # type: ignore[index]
             wrote = True
-            if ts_delta(self.newest, key) > 0:  # type: ignore[arg-type]
-                self.newest = key
+            last = base
+        if wrote and ts_delta(playout, self.newest) < last:  # type: ignore[arg-type]
+            self.newest = (playout + last) & 0xFFFFFFFF
         if not wrote:
             return
         self.empty_ticks = 0
@@ -108,7 +114,7 @@ class JitterBuffer:
             self.slots.pop(self.playout, None)
             self.playout = (self.playout + self.frame) & 0xFFFFFFFF
 
-    def pop(self) -> Samples | None:
+    def pop(self) -> Payload | None:
         """The frame due now: audio, silence for a missing slot, or None while nothing is playing."""
         if self.playout is None:
             return None

@@ -183,6 +183,19 @@ def test_jitter_buffer_reframes_30_ms_packets_onto_the_20_ms_grid() -> None:
     assert jb.stats.late == 0 and jb.stats.duplicates == 0 and jb.stats.overflows == 0
 
 
+def test_jitter_buffer_keeps_g711_bytes_of_30_ms_packets_as_bytes_on_the_grid() -> None:
+    """The endpoint pushes payloads undecoded: frames come out as bytes, gaps filled with the codec's silence."""
+    jb = JitterBuffer(delay_frames=0)
+    jb.fill = b"\xd5"  # A-law silence
+    payload = bytes(range(240))
+    jb.push(3, 0, payload)
+    first, second = jb.pop(), jb.pop()
+    assert bytes(first) == payload[:160]  # type: ignore[arg-type]
+    assert bytes(second) == payload[160:] + b"\xd5" * 80  # type: ignore[arg-type]  # the next packet is late
+    jb.push(3, 240, payload)  # its first 80 samples belonged to the frame already played
+    assert jb.stats.late == 0 and bytes(jb.pop()) == payload[80:240]  # type: ignore[arg-type]
+
+
 # -- RTCP -------------------------------------------------------------------------------------------------
 
 def test_rtcp_sender_report_round_trip_with_sdes() -> None:

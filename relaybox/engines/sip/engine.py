@@ -99,10 +99,12 @@ class SipEngine:
         self.loop = asyncio.get_running_loop()
         self.port = self.transports.port
         log.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)
-        from relaybox.media.check import missing_components
+        from relaybox.media.check import missing_components, missing_optional
 
         for message in missing_components():  # real calls will lack this feature until it is installed
             log.warning("sip calls' media: %s", message)
+        for message in missing_optional():
+            log.info("sip calls' media (optional): %s", message)
 
     async def close(self) -> None:
         for leg in list(self.legs.values()):
@@ -129,7 +131,9 @@ class SipEngine:
         from relaybox.media.endpoint import Pacer
 
         pacer = Pacer.for_loop(self.loop)
-        stats = {"ticks": pacer.ticks, "late_ticks": pacer.late_ticks, "max_late_ms": round(pacer.max_late * 1000, 1)}
+        stats = {"ticks": pacer.ticks, "late_ticks": pacer.late_ticks, "max_late_ms": round(pacer.max_late * 1000, 1),
+                 "frames": pacer.frames, "cpu_receive": pacer.cpu[0], "cpu_analyse": pacer.cpu[1],
+                 "cpu_frames": pacer.cpu[2]}
         try:
             Path(path).write_text(json.dumps(stats))
         except OSError as exc:
