@@ -659,3 +659,45 @@ def test_connect_an_inbound_sip_call_to_a_trunk(relaybox: Any, tmp_path: Path) -
     assert states[:2] == ["connecting", "connected"], states
     ended = {c["to_number"]: c["end_reason"] for c in history(relaybox) if c["state"] == "ended"}
     assert ended.get(TRUNKED) is not None and ended.get(f"sip:{OFFICE}@127.0.0.1") == "hangup", ended
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["answer-in-ack", "no-answer"])
+def test_late_offer_invite_without_sdp(relaybox: Any, clients: Any, tmp_path: Path, answered: bool) -> None:
+    """RFC 3261 13.2.1: an INVITE without SDP gets relaybox's offer in the 200 OK; the ACK's answer starts the
+    media (PCMA chosen by the caller), and an ACK without an answer ends the call with a BYE."""
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    name = "uac_late_offer.xml" if answered else "uac_late_offer_no_answer.xml"
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / name), "-s", OFFICE, port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=10,
+                               message="the late-offer call ended")[0]
+    log = relaybox.log()
+    assert "answered with our SDP offer (late offer)" in log
+    if answered:
+        assert "late offer answered in the ACK: PCMA" in log and call["end_reason"] == "hangup"
+    else:
+        assert "late offer not answered: the ACK carries no SDP answer; BYE" in log
+        assert call["end_reason"] == "error"
+
+
+def test_reinvite_without_sdp_is_a_late_offer(relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    """A re-INVITE without SDP (a session refresh, a PBX re-routing media) gets relaybox's offer in the 200 OK;
+    the ACK's answer moves the media (PCMA, another port) without ending the call."""
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_reinvite_late_offer.xml"), "-s", OFFICE,
+                port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=10,
+                               message="the call ended")[0]
+    log = relaybox.log()
+    assert "re-INVITE without SDP: our offer in the 200 OK" in log
+    assert "late offer answered in the ACK: PCMA to 127.0.0.1:41000" in log and call["end_reason"] == "hangup"

@@ -405,18 +405,18 @@ class SipEngine:
         if not contact_ok:
             self.respond(tx, 400, "Missing or bad Contact")
             return
-        if not req.body:
-            self.respond(tx, 488, "An SDP offer is required")
-            return
-        if (req.headers.get("Content-Type") or "").split(";")[0].strip().lower() != "application/sdp":
-            self.respond(tx, 415, extra=[("Accept", "application/sdp")])
-            return
-        try:
-            offer = sdp.parse(req.body)
-            choice = sdp.negotiate_answer(offer)
-        except sdp.SdpError as exc:
-            self.respond(tx, 488, extra=[("Warning", f'304 relaybox "{exc}"')])
-            return
+        offer: sdp.Session | None = None
+        choice: sdp.Choice | None = None
+        if req.body:  # else a late offer (RFC 3261 13.2.1): relaybox offers in its 200 OK, the ACK answers
+            if (req.headers.get("Content-Type") or "").split(";")[0].strip().lower() != "application/sdp":
+                self.respond(tx, 415, extra=[("Accept", "application/sdp")])
+                return
+            try:
+                offer = sdp.parse(req.body)
+                choice = sdp.negotiate_answer(offer)
+            except sdp.SdpError as exc:
+                self.respond(tx, 488, extra=[("Warning", f'304 relaybox "{exc}"')])
+                return
         self.respond(tx, 100)
         leg = SipLeg.inbound(self, req, tx, addr, transport, offer, choice, who)
         self.spawn(leg.setup_inbound())

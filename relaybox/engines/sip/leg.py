@@ -94,6 +94,7 @@ class SipLeg:
         self.offer: sdp.Session | None = None
         self.session_id = secrets.randbelow(2**31)
         self.sdp_version = 1
+        self.awaiting_answer = False  # our offer went in a 200 OK (late offer): the ACK carries the answer
         self.on_hold = False
         self.held_by_far_end = False
         # inbound
@@ -117,7 +118,8 @@ class SipLeg:
 
     @classmethod
     def inbound(cls, engine: SipEngine, req: Request, tx: Transaction, addr: Addr, transport: str,
-                offer: sdp.Session, choice: sdp.Choice, origin: tuple[str, str]) -> SipLeg:
+                offer: sdp.Session | None, choice: sdp.Choice | None, origin: tuple[str, str]) -> SipLeg:
+        """OFFER/CHOICE None: the INVITE had no SDP (a late offer: ours goes in the 200 OK)."""
         leg = cls(engine, "inbound", transport, addr)
         leg.invite, leg.invite_tx, leg.offer, leg.choice, leg.origin = req, tx, offer, choice, origin
         leg.call_id = req.call_id
@@ -157,7 +159,7 @@ class SipLeg:
     async def _setup_inbound(self) -> None:
         from relaybox.media.endpoint import RtpEndpoint
 
-        assert self.invite is not None and self.invite_tx is not None and self.choice is not None
+        assert self.invite is not None and self.invite_tx is not None
         try:
             self.endpoint = await RtpEndpoint.open(self.engine.media_host)
         except OSError as exc:
@@ -181,22 +183,56 @@ class SipLeg:
         """The application answered: 200 OK with our SDP answer, media starts."""
         if self.direction != "inbound" or self.state != "early" or self.invite_tx is None:
             return
-        assert self.choice is not None and self.offer is not None and self.endpoint is not None
-        body = sdp.answer_for(self.offer, self.choice, self._media_address(), self.endpoint.port,
-                              session_id=self.session_id, version=self.sdp_version)
-        assert self.dialog is not None
+        assert self.endpoint is not None and self.dialog is not None
+        if self.offer is None or self.choice is None:
+            body = self._late_offer()
+        else:
+            body = sdp.answer_for(self.offer, self.choice, self._media_address(), self.endpoint.port,
+                                  session_id=self.session_id, version=self.sdp_version)
         self.engine.respond(self.invite_tx, 200, to_tag=self.local_tag, body=body, content_type="application/sdp",
                             extra=[("Contact", self.dialog.local_contact), ("Allow", "INVITE, ACK, CANCEL, BYE, "
                                                                              "OPTIONS, REFER, NOTIFY, INFO")])
         self.pending_2xx = self.invite_tx
         self.state = "answered"
-        self._start_media(self.choice)
-        self.note("answered")
+        if self.choice is not None and not self.awaiting_answer:
+            self._start_media(self.choice)
+        self.note("answered" + (" with our SDP offer (late offer)" if self.awaiting_answer else ""))
+
+    def _late_offer(self) -> bytes:
+        """Our offer for a 200 OK to an INVITE without SDP; the ACK must carry the answer (`on_ack`)."""
+        assert self.endpoint is not None
+        codecs = sdp.offer_codecs([self.choice.codec] if self.choice else None)
+        self.offered = [c for c, _ in codecs]
+        self.awaiting_answer = True
+        return sdp.build(self._media_address(), self.endpoint.port, codecs, session_id=self.session_id,
+                         version=self.sdp_version, direction="sendonly" if self.on_hold else "sendrecv")
 
     def on_ack(self, req: Request) -> None:
         if self.pending_2xx is not None:
             self.engine.layer.ack_2xx(self.pending_2xx)
             self.pending_2xx = None
+        if self.awaiting_answer:
+            self.awaiting_answer = False
+            try:
+                if not req.body:
+                    raise sdp.SdpError("the ACK carries no SDP answer")
+                choice = sdp.read_answer(sdp.parse(req.body), self.offered)
+            except sdp.SdpError as exc:  # RFC 3261 13.3.1.4: a UAS that gets no acceptable answer ends the call
+                self.note(f"late offer not answered: {exc}; BYE")
+                self._send_bye()
+                self._ended_by_far_end("error", f"no usable SDP answer in the ACK: {exc}")
+                return
+            started = self.choice is not None and self.endpoint is not None and self.endpoint.started
+            self.choice = choice
+            self.held_by_far_end = choice.on_hold
+            if started:
+                assert self.endpoint is not None
+                self.endpoint.update(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
+                                     choice.dtmf_payload_type)
+                self.endpoint.hold(choice.on_hold or self.on_hold)
+            else:
+                self._start_media(choice)
+            self.note(f"late offer answered in the ACK: {choice.codec} to {choice.remote_host}:{choice.remote_port}")
         if self.state == "answered":
             self.state = "confirmed"
             self.note("ACK")
@@ -474,8 +510,14 @@ class SipLeg:
         if self.state not in ("answered", "confirmed"):
             self.engine.respond(tx, 491)
             return
-        if not req.body:
-            self.engine.respond(tx, 488, "An SDP offer is required")
+        if not req.body:  # a late offer in a re-INVITE (a session refresh, a PBX asking where we are)
+            self.dialog.update_target(req)
+            self.sdp_version += 1
+            self.engine.respond(tx, 200, to_tag=self.local_tag, body=self._late_offer(),
+                                content_type="application/sdp", extra=[("Contact", self.dialog.local_contact)])
+            self.pending_2xx = tx
+            tx.context = self
+            self.note("re-INVITE without SDP: our offer in the 200 OK")
             return
         prefs = [self.choice.codec] if self.choice else None
         try:
