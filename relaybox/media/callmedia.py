@@ -4,14 +4,16 @@ carries RTP).
 Toward the far end it renders what the domain plays, in real time: TTS (espeak-ng, voice from the
 item's language/gender or `voice`), audio URLs (WAV/MP3), silence, ringtones, ringback, beeps, keys
 (RFC 4733 when negotiated, else in-band tones). From the far end it reports to the `MediaSink`: keys
-(RFC 4733 and in-band), utterances (webrtcvad segments, recognised by pocketsphinx), beeps and fax
-tones. It also records real audio, taps it, bridges to another `CallMedia` through a `Mixer`, and
-runs answering-machine detection on the audio.
+(RFC 4733 and in-band), utterances (webrtcvad segments, recognised by pocketsphinx or the optional
+Whisper) while something needs them, and beeps and fax tones while something watches for them. The
+per-frame maths (energy, DTMF, tone peaks) is done by the RTP pacer for all calls at once. It also
+records real audio, taps it, bridges to another `CallMedia` through a `Mixer`, and runs answering-machine
+detection on the audio.
 
 Optional capabilities the domain actions look for on a leg (`getattr`), so the sandbox path is
 unchanged where a leg lacks them: `prepare(item, gain)` (renders a play item, returns its real
 length), `start_recording(...)`, `tap_opener(direction)`, `bridge_to(leg)`/`unbridge()`,
-`expect_speech(hints)` and `detect_machine(settings, report)`.
+`expect_speech(hints)`, `detect_machine(settings, report)` and `watch_tones(on)`.
 """
 
 from __future__ import annotations

@@ -494,7 +494,7 @@ class RtpEndpoint:
         except OSError as exc:  # a full socket buffer (the datagram is lost, as on the wire) or an ICMP error
             log.debug("rtp: send to %s failed: %s", self.remote, exc)
         self.seq = (self.seq + 1) & 0xFFFF
-        self._sent_packets += 1  # RTCP's sender counts; `stats` adds the RFC 4733 packets
+        self._sent_packets += 1  # the RTCP sender counts (`describe` copies them into `stats`)
         self._sent_octets += len(payload)
 
     def _send_event(self) -> bool:
