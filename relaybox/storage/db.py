@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS sip_trunks (
     record TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sip_registrations (
+    username TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
 """
 
 FLUSH_SECONDS = 0.5

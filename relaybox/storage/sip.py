@@ -115,6 +115,7 @@ class SipStore:
     def delete_user(self, username: str) -> bool:
         existed = self.users.pop(username, None) is not None
         self.store._write("DELETE FROM sip_users WHERE username = ?", (username,))
+        self.delete_registration(username)
         return existed
 
     def ha1_for(self, username: str) -> dict[str, str] | None:
@@ -122,6 +123,21 @@ class SipStore:
         if user is None or user.realm != self.realm:
             return None
         return user.ha1
+
+    # -- registrations (a restart still reaches registered phones until their bindings expire) ---------
+
+    def save_registration(self, username: str, record: dict[str, Any]) -> None:
+        """RECORD: contact, expires (epoch seconds), source [host, port], transport."""
+        self.store._write("INSERT INTO sip_registrations VALUES (?, ?) ON CONFLICT(username) DO UPDATE SET "
+                          "record = excluded.record", (username, json.dumps(record)))
+
+    def delete_registration(self, username: str) -> None:
+        self.store._write("DELETE FROM sip_registrations WHERE username = ?", (username,))
+
+    def registrations(self) -> dict[str, dict[str, Any]]:
+        with self.store._lock:
+            rows = list(self.store._db.execute("SELECT username, record FROM sip_registrations"))
+        return {username: json.loads(record) for username, record in rows}
 
     # -- trunks -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ The engine's transports are replaced by a recorder; messages are fed to `on_mess
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,54 @@ def test_register_challenge_then_bind_and_route(engine: SipEngine) -> None:
         assert engine.binding("alice") is None
 
     run(go())
+
+
+def test_registrations_survive_a_restart_until_they_expire(tmp_path: Path) -> None:
+    """A restarted relaybox still reaches registered phones (with the time their binding has left); expired
+    bindings, unregistered ones and those of deleted users are not restored."""
+
+    def new_engine() -> SipEngine:
+        eng = SipEngine(host="127.0.0.1", port=5060, calling=FakeCalling(), numbers=Numbers(),  # type: ignore[arg-type]
+                        store=SipStore(Store(tmp_path)), project=lambda: "p")
+        eng.transports = FakeTransports()  # type: ignore[assignment]
+        return eng
+
+    async def registered(eng: SipEngine, user: str, port: int, expires: int, cseq: int) -> None:
+        (challenge,) = feed(eng, register(user, port, cseq=cseq, expires=expires))
+        auth = authorization(challenge.headers.get("WWW-Authenticate") or "", "REGISTER", "sip:127.0.0.1", user,
+                             f"{user}-pw")
+        assert [r.status for r in feed(eng, register(user, port, auth=auth, cseq=cseq + 1, expires=expires))] \
+            == [200]
+
+    async def first() -> None:
+        eng = new_engine()
+        eng.loop = asyncio.get_running_loop()
+        for user in ("alice", "bob", "carol", "dave"):
+            eng.store.add_user(user, f"{user}-pw")
+        await registered(eng, "alice", 7000, 300, 1)
+        await registered(eng, "bob", 7001, 60, 10)
+        await registered(eng, "carol", 7002, 300, 20)
+        await registered(eng, "dave", 7003, 300, 30)
+        assert [r.status for r in feed(eng, register("carol", 7002, cseq=40, expires=0))] == [401]  # needs auth
+        await registered(eng, "carol", 7002, 0, 50)  # unregistered
+        eng.store.delete_user("dave")
+        # bob's binding ran out while relaybox was down: his stored expiry is in the past
+        eng.store.save_registration("bob", {**eng.store.registrations()["bob"], "expires": time.time() - 1})
+
+    async def second() -> None:
+        eng = new_engine()
+        eng.loop = asyncio.get_running_loop()
+        assert eng.restore_registrations() == 1  # alice
+        alice = eng.binding("alice")
+        assert alice is not None and alice.contact == "sip:alice@127.0.0.1:7000" and alice.source == PEER
+        assert 290 < alice.expires_at - eng.now() <= 300
+        assert eng.binding("bob") is None and eng.binding("carol") is None and eng.binding("dave") is None
+        target = eng.route({"type": "sip", "params": {"to": "sip:alice@127.0.0.1"}})
+        assert target is not None and target.addr == ("127.0.0.1", 7000)
+        assert set(eng.store.registrations()) == {"alice"}  # expired ones are gone from the store too
+
+    run(first())
+    run(second())
 
 
 def _invite(from_user: str, extra: list[tuple[str, str]] | None = None, body: bytes = b"") -> Request:

@@ -99,6 +99,7 @@ class SipEngine:
         self.loop = asyncio.get_running_loop()
         self.port = self.transports.port
         log.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)
+        self.restore_registrations()
         from relaybox.media.check import missing_components, missing_optional
 
         for message in missing_components():  # real calls will lack this feature until it is installed
@@ -311,7 +312,7 @@ class SipEngine:
         header_expires = req.headers.get("Expires")
         default = int(header_expires) if header_expires and header_expires.isdigit() else DEFAULT_EXPIRES
         if contacts == ["*"]:
-            self.bindings.pop(user, None)
+            self._unbind(user)
             self.respond(tx, 200, to_tag=self._tag())
             return
         if not contacts:
@@ -324,7 +325,7 @@ class SipEngine:
         value = contact.params.get("expires")
         expires = int(value) if value and value.isdigit() else default
         if expires == 0:
-            self.bindings.pop(user, None)
+            self._unbind(user)
             log.info("sip: %s unregistered", user)
             self.respond(tx, 200, to_tag=self._tag())
             return
@@ -337,7 +338,7 @@ class SipEngine:
         except SipParseError:
             self.respond(tx, 400, "Bad Contact")
             return
-        self.bindings[user] = Binding(user, contact.uri, self.now() + expires, addr, transport)
+        self._bind(Binding(user, contact.uri, self.now() + expires, addr, transport))
         self.stats["registered"] += 1
         log.info("sip: %s registered at %s for %ds (from %s:%d)", user, contact.uri, expires, addr[0], addr[1])
         self.respond(tx, 200, to_tag=self._tag(), extra=[("Contact", f"<{contact.uri}>;expires={expires}"),
@@ -352,10 +353,41 @@ class SipEngine:
 
     def binding(self, username: str) -> Binding | None:
         binding = self.bindings.get(username)
-        if binding is not None and binding.expires_at <= self.now():
-            del self.bindings[username]
+        if binding is not None and (binding.expires_at <= self.now() or username not in self.store.users):
+            self._unbind(username)
             return None
         return binding
+
+    def _bind(self, binding: Binding) -> None:
+        """A registration, kept in memory and in the store (with its expiry on the wall clock)."""
+        self.bindings[binding.username] = binding
+        self.store.save_registration(binding.username, {
+            "contact": binding.contact, "expires": time.time() + binding.expires_at - self.now(),
+            "source": list(binding.source), "transport": binding.transport})
+
+    def _unbind(self, username: str) -> None:
+        if self.bindings.pop(username, None) is not None:
+            self.store.delete_registration(username)
+
+    def restore_registrations(self) -> int:
+        """The registrations stored before a restart that have not expired (of users that still exist)."""
+        restored = 0
+        wall, now = time.time(), self.now()
+        for username, record in self.store.registrations().items():
+            try:
+                left = float(record["expires"]) - wall
+                source = (str(record["source"][0]), int(record["source"][1]))
+                binding = Binding(username, str(record["contact"]), now + left, source, str(record["transport"]))
+            except (KeyError, TypeError, ValueError, IndexError):
+                left, binding = 0.0, None
+            if binding is None or left <= 0 or username not in self.store.users:
+                self.store.delete_registration(username)
+                continue
+            self.bindings[username] = binding
+            restored += 1
+        if restored:
+            log.info("sip: %d registration(s) restored from before the restart", restored)
+        return restored
 
     def _trusted(self, req: Request, addr: Addr) -> tuple[str, str] | None:
         """Who the caller is, if the rule above trusts it: ("trunk", name) or ("user", name)."""
