@@ -682,11 +682,16 @@ class CallMedia:
         self.peer, other.peer = other, self
         return True
 
-    def join(self, mixer: Mixer) -> None:
-        """Join an N-party mix (conference)."""
+    def join(self, mixer: Mixer | None = None, *, muted: bool = False) -> Mixer:
+        """Join an N-party mix (a conference; None: start one); MUTED: the others do not hear us. Returns the
+        mix, for the next party."""
         self.unbridge()
+        mixer = mixer if mixer is not None else Mixer()
         mixer.join(self)
+        if muted:
+            mixer.gains[self] = 0.0
         self.mixer = mixer
+        return mixer
 
     def unbridge(self) -> None:
         mixer, peer = self.mixer, self.peer

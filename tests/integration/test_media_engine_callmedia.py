@@ -174,6 +174,42 @@ async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path
     assert np.corrcoef(audio[lag:lag + len(source)], source)[0, 1] > 0.9
 
 
+async def test_conference_mix_each_hears_the_others_and_a_muted_party_is_not_heard() -> None:
+    """Three calls joined in one mix (the conference path: `join(None)` starts it, the others join it):
+    each far end hears the other two talkers, not itself; a muted party is heard by nobody."""
+    pairs = [await call() for _ in range(3)]
+    far = [p[0] for p in pairs]  # the callers (their phones)
+    legs = [p[1] for p in pairs]  # relaybox's side of each call, mixed
+    mix = legs[0].join()
+    assert legs[1].join(mix) is mix and legs[2].join(mix, muted=True) is mix
+    heard: list[list[np.ndarray]] = [[], [], []]
+    for i, f in enumerate(far):
+        inner = f.endpoint.on_audio
+        assert inner is not None
+
+        def on_audio(frame: np.ndarray, i: int = i, inner: Any = inner) -> None:
+            heard[i].append(frame)
+            inner(frame)
+
+        f.endpoint.on_audio = on_audio
+    freqs = (500.0, 1200.0, 2000.0)  # what each caller says
+    for f, hz in zip(far, freqs, strict=True):
+        f.endpoint.send(tone((hz,), 1.5, 6000.0))
+    await asyncio.sleep(1.2)
+    for p in pairs:
+        p[0].close()
+        p[1].close()
+
+    def peaks(frames: list[np.ndarray]) -> set[float]:
+        x = np.concatenate(frames[-40:]).astype(float)  # the last 0.8 s: all three talking
+        spec = np.abs(np.fft.rfft(x))
+        return {hz for hz in freqs if spec[int(hz * len(x) / 8000)] > 0.1 * spec.max()}
+
+    assert peaks(heard[0]) == {1200.0}  # not itself, not the muted third
+    assert peaks(heard[1]) == {500.0}
+    assert peaks(heard[2]) == {500.0, 1200.0}  # muted: still hears the others
+
+
 async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:
     """A -- B ==mixer== C -- D: what A says reaches D intact, and A does not hear itself back."""
     a, b, _sa, _sb = await call()

@@ -151,3 +151,14 @@ def test_record_pause_resume_and_collect_input_timers(relaybox: Any, clients: An
     # the paused span (skip) is cut out of the file: about total - paused (client-side timing: +-0.6 s)
     assert paused > 2 and abs(duration - (total - paused)) < 0.6, (duration, total, paused)
     assert "COLLECT_WAITING False" in result.lines and "COLLECT_TIMED_OUT no_input" in result.lines, result.describe()
+
+
+def test_conference_join_leave_and_end_on_exit(relaybox: Any, clients: Any) -> None:
+    """join_conference/leave_conference with the official client: two calls in one room share its
+    conference_id, a call cannot join twice, bad parameters are refused, end_on_exit ends it for the other."""
+    relaybox.set_phone(PEER, ANSWER)
+    result = run(relaybox, clients, "conference", ANSWER, PEER=PEER)
+    for expected in ("CONF_IDS True True", "CONF_TWICE 409", "CONF_BAD 400", "CONF_LEFT 200",
+                     "CONF_EVENTS A:joined:standup|B:joined:standup|A:left:standup|B:ended:standup",
+                     "CONF_LEAVE_AGAIN {}"):
+        assert expected in result.lines, result.describe()

@@ -269,8 +269,6 @@ NOT_ON_PLATFORM_ARGS: dict[str, tuple[Any, ...]] = {
     "pay": ("https://example.com/pay",),
     "live_transcribe": ({},),
     "live_translate": ({},),
-    "join_conference": ("room",),
-    "leave_conference": ("conf-1",),
     "join_room": ("room",),
     "queue_enter": ("q",),
     "queue_leave": ("q",),

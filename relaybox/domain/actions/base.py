@@ -248,10 +248,10 @@ class MediaService:
         calling.end_hooks.append(self._call_ending)
 
     def handlers(self) -> dict[str, Callable[[Subscriber, dict[str, Any]], dict[str, Any]]]:
-        from relaybox.domain.actions import collect, connect, detect, digits, fax, play, record, refer, tap
+        from relaybox.domain.actions import collect, conference, connect, detect, digits, fax, play, record, refer, tap
 
         table: dict[str, Callable[[Subscriber, dict[str, Any]], dict[str, Any]]] = {}
-        for module in (play, collect, detect, digits, connect, record, tap, fax, refer):
+        for module in (play, collect, detect, digits, connect, record, tap, fax, refer, conference):
             table.update(module.handlers(self))
         return table
 

@@ -38,8 +38,6 @@ NOT_ON_PLATFORM = (
     "transcribe",
     "live_transcribe",
     "live_translate",
-    "join_conference",
-    "leave_conference",
     "join_room",
     "leave_room",
     "queue_enter",
@@ -731,11 +729,43 @@ class Call:
     async def live_translate(self, action: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         raise _not_on_platform("live_translate")
 
-    async def join_conference(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        raise _not_on_platform("join_conference")
+    async def join_conference(
+        self, name: str, *, muted: bool | None = None, beep: str | None = None, start_on_enter: bool | None = None,
+        end_on_exit: bool | None = None, wait_url: str | None = None, max_participants: int | None = None,
+        record: str | None = None, region: str | None = None, trim: str | None = None, coach: str | None = None,
+        status_callback: str | None = None, status_callback_event: str | None = None,
+        status_callback_event_type: str | None = None, status_callback_method: str | None = None,
+        recording_status_callback: str | None = None, recording_status_callback_event: str | None = None,
+        recording_status_callback_event_type: str | None = None, recording_status_callback_method: str | None = None,
+        stream_obj: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Join the ad-hoc audio conference NAME (`calling.join_conference`); the result carries its
+        `conference_id`, and `calling.conference` events (status `joined`/`left`/`ended`) follow.
 
-    async def leave_conference(self, conference_id: str) -> dict[str, Any]:
-        raise _not_on_platform("leave_conference")
+        | parameter | type | description |
+        |---|---|---|
+        | name | str | the room; created by its first participant |
+        | muted | bool | the others do not hear this call |
+        | end_on_exit | bool | when this call leaves, everyone is taken out |
+        | max_participants | int | 2..250 (default 250) |
+        | beep, start_on_enter, wait_url, record, region, trim, coach, status_callback* , stream_obj | | sent as given |
+        """
+        given = {"muted": muted, "beep": beep, "start_on_enter": start_on_enter, "end_on_exit": end_on_exit,
+                 "wait_url": wait_url, "max_participants": max_participants, "record": record, "region": region,
+                 "trim": trim, "coach": coach, "status_callback": status_callback,
+                 "status_callback_event": status_callback_event,
+                 "status_callback_event_type": status_callback_event_type,
+                 "status_callback_method": status_callback_method,
+                 "recording_status_callback": recording_status_callback,
+                 "recording_status_callback_event": recording_status_callback_event,
+                 "recording_status_callback_event_type": recording_status_callback_event_type,
+                 "recording_status_callback_method": recording_status_callback_method, "stream": stream_obj}
+        params: dict[str, Any] = {"name": name, **{k: v for k, v in given.items() if v is not None}, **kwargs}
+        return await self._execute("join_conference", params)
+
+    async def leave_conference(self, conference_id: str, **kwargs: Any) -> dict[str, Any]:
+        """Leave the conference CONFERENCE_ID (`calling.leave_conference`)."""
+        return await self._execute("leave_conference", {"conference_id": conference_id, **kwargs})
 
     async def join_room(self, name: str, **kwargs: Any) -> dict[str, Any]:
         raise _not_on_platform("join_room")

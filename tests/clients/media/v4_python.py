@@ -16,6 +16,7 @@ TO = os.environ.get("TO", "+15553330000")
 PEER = os.environ.get("PEER", "+15554440000")
 SCENARIO = os.environ.get("SCENARIO", "play")
 SCRIPT_TIMEOUT = float(os.environ.get("SCRIPT_TIMEOUT", "60"))
+CLIENT = None  # the RelayClient, for scenarios that dial a second call
 
 
 def out(*args):
@@ -80,6 +81,37 @@ async def scenario_collect_stream(call):
     out("COLLECT_PARTIALS", "|".join(f"{s[2]}:{s[3]}" for s in seen if s[1] is False))
     out("COLLECT_CONTINUOUS", "|".join(f"{s[2]}:{s[3]}" for s in seen if s[0] == "collecting" and s[1] is True))
     out("COLLECT_FINAL", *last, sum(1 for s in seen if s[1] is True and s[0] != "collecting"))
+
+
+async def scenario_conference(call):
+    """Two calls in one ad-hoc conference; the first leaves with end_on_exit, which ends it for the other."""
+    events = []
+    call.on("calling.conference", lambda ev: events.append(("A", ev.params.get("status"), ev.params.get("name"))))
+    peer = await CLIENT.dial([[{"type": "phone", "params": {"to_number": PEER, "from_number": FROM}}]],
+                             dial_timeout=30)
+    peer.on("calling.conference", lambda ev: events.append(("B", ev.params.get("status"), ev.params.get("name"))))
+    a = await call.join_conference("standup", beep="onEnter", end_on_exit=True)
+    b = await peer.join_conference("standup", muted=True, max_participants=5)
+    out("CONF_IDS", bool(a.get("conference_id")), a.get("conference_id") == b.get("conference_id"))
+    try:
+        await peer.join_conference("standup")
+        out("CONF_TWICE accepted")
+    except RelayError as exc:
+        out("CONF_TWICE", exc.code)
+    try:
+        await call.join_conference("", muted="loud")
+        out("CONF_BAD accepted")
+    except RelayError as exc:
+        out("CONF_BAD", exc.code)
+    left = await call.leave_conference(a["conference_id"])
+    out("CONF_LEFT", left.get("code"))
+    for _ in range(50):
+        if len(events) >= 4:
+            break
+        await asyncio.sleep(0.1)
+    out("CONF_EVENTS", "|".join(f"{who}:{status}:{name}" for who, status, name in events))
+    out("CONF_LEAVE_AGAIN", await peer.leave_conference(a["conference_id"]))  # not in it: 404, a no-op for the client
+    await peer.hangup()
 
 
 async def scenario_amd(call):
@@ -203,6 +235,8 @@ async def main():
         token=os.environ.get("SW_TOKEN") or None,
         host=os.environ.get("SIGNALWIRE_SPACE", "127.0.0.1:8080"),
     ) as client:
+        global CLIENT
+        CLIENT = client
         out("READY")
         try:
             device = ({"type": "sip", "params": {"to": TO, "from": "sip:app@relaybox.test"}} if TO.startswith("sip:")
