@@ -418,3 +418,37 @@ def test_official_media_scenarios_on_this_sdk(scenario: str, relaybox: Relaybox,
         assert any(re.fullmatch(r"RECORD finished http://\S+\.wav [\d.]+ \d+", x) for x in lines), bg.describe()
     if scenario == "detect":
         assert any(re.fullmatch(r"DETECT_DIGIT (1|finished)", x) for x in lines), bg.describe()
+
+
+async def test_conference_full_room_and_a_participant_hanging_up(relaybox: Relaybox) -> None:
+    """relaybox's v4 SDK: a room created with max_participants=2 refuses a third call (409); the participant with
+    end_on_exit hanging up ends the room for the other ("ended"), and the emptied room is gone (joining again
+    opens a new one)."""
+    numbers = ("+15553330001", "+15553330002", "+15553330003")
+    for number in numbers:
+        relaybox.set_phone(number, [{"ring": 0.2}, {"answer": True}, {"wait": 60}])
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        calls = [await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": n}}]])
+                 for n in numbers]
+        seen: list[tuple[int, str]] = []
+        for i, call in enumerate(calls):
+            call.on("calling.conference", lambda ev, i=i: seen.append((i, ev.params["status"])))
+        first = await calls[0].join_conference("sales", max_participants=2, end_on_exit=True)
+        second = await calls[1].join_conference("sales")
+        assert first["conference_id"] == second["conference_id"]
+        with pytest.raises(RelayError) as full:
+            await calls[2].join_conference("sales")
+        assert full.value.code == 409 and "full" in str(full.value)
+        with pytest.raises(RelayError) as bad:
+            await calls[2].join_conference("sales", max_participants=1)
+        assert bad.value.code == 400
+        await calls[0].hangup()
+        for _ in range(50):
+            if (1, "ended") in seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == [(0, "joined"), (1, "joined"), (1, "ended")]
+        again = await calls[1].join_conference("sales")
+        assert again["conference_id"] != first["conference_id"]  # the emptied room was gone
+        for call in calls[1:]:
+            await call.hangup()
