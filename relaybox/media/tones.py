@@ -4,9 +4,9 @@
   20 ms frame (row/column tones, energy purity, twist), reported once per key press.
 * `ToneDetector`: single-frequency tones by the peak of a windowed FFT: fax CNG (1100 Hz), fax CED
   (2100 Hz) and answering-machine beeps (any other steady tone of 0.12..2 s in 300..2500 Hz).
-* `analyse`: the maths both detectors need, for the frames of many calls at once (one FFT over a
-  matrix per 20 ms tick instead of one per call); the detectors' `step` methods take its results.
-  `feed` does the same for one stream on its own.
+* `analyse`: the maths both detectors need, for the frames of many calls at once (the DTMF projections
+  as one matrix product per 20 ms tick, the FFT only for the calls that want tones); the detectors'
+  `step` methods take its results. `feed` does the same for one stream on its own.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ _DTMF_KERNEL = _kernels(DTMF_ROWS + DTMF_COLS, WINDOW)
 _DTMF_PROJ = np.concatenate([_DTMF_KERNEL.real.T, _DTMF_KERNEL.imag.T], axis=1).astype(np.float32)
 _PROJ_PREV, _PROJ_CUR = _DTMF_PROJ[:FRAME], _DTMF_PROJ[FRAME:]
 _HANN = np.hanning(WINDOW)
-NO_PEAK = float("nan")
 
 
 def spectrum(window: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -140,12 +139,10 @@ class DtmfDetector:
         return self.candidate is None and self.current is None
 
     @staticmethod
-    def classify(window: npt.NDArray[np.float64], energy: float | None = None) -> str | None:
+    def classify(window: npt.NDArray[np.float64]) -> str | None:
         """The key in one 40 ms WINDOW (see `dtmf_keys`)."""
-        if energy is None:
-            energy = float(np.dot(window, window))
         proj = window.astype(np.float32)[None, :] @ _DTMF_PROJ
-        return key_name(int(dtmf_keys(proj, np.array([energy]))[0]))
+        return key_name(int(dtmf_keys(proj, np.array([float(np.dot(window, window))]))[0]))
 
     def feed(self, frame: Samples) -> str | None:
         """One stream on its own: the next 20 ms FRAME."""

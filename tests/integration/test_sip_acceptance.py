@@ -30,6 +30,7 @@ from test_sip_calls import (  # noqa: F401 - relaybox is a fixture
     relaybox,
     scenario,
     sipp,
+    sipp_in_background,
     sipp_log,
 )
 
@@ -153,7 +154,7 @@ def test_dial_a_registered_user_carries_media_both_ways_and_a_tap_of_it_decodes(
     tap_sock.bind(("127.0.0.1", 0))
     tap_sock.setblocking(False)
     packets: list[bytes] = []
-    try:
+    with sipp_in_background(uas, tmp_path), contextlib.closing(tap_sock):
         reg = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 200), "-key", "user", "alice", "-key",
                    "contact_port", str(uas_port), "-au", "alice", "-ap", "alice-pw", port=_free_udp_tcp_port())
         assert reg.returncode == 0, reg.stdout.decode(errors="replace")[-3000:]
@@ -201,12 +202,6 @@ def test_dial_a_registered_user_carries_media_both_ways_and_a_tap_of_it_decodes(
                 return dict(record)
 
         record = asyncio.run(app())
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        tap_sock.close()
-        if uas.poll() is None:
-            uas.kill()
     played = np.frombuffer(AudioRenderer(Path(".")).speech(SAID_TO_ALICE, CALLER_VOICE).tobytes(), dtype=np.int16)
     # the tap: RTP PCMU, in sequence order, decoded
     assert len(packets) > len(played) / FRAME, len(packets)
@@ -359,12 +354,7 @@ def test_speech_collect_on_a_sip_call_is_recognised_by_the_served_worker_process
             await ws.close()
             return dict(result)
 
-    try:
+    with sipp_in_background(caller, tmp_path, 30):
         result = asyncio.run(app())
-        out, _ = caller.communicate(timeout=30)
-        assert caller.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if caller.poll() is None:
-            caller.kill()
     assert result["result"]["type"] == "speech", result
     assert result["result"]["params"]["text"] == CALLER_SAYS, result

@@ -7,12 +7,14 @@ client (numbers routed to a trunk) or a raw v4 WebSocket (sip: devices, which si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,19 @@ def sipp(box: Any, tmp_path: Path, *args: str, port: int, timeout: float = 30.0,
     if background:
         return subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=timeout + 15)
+
+
+@contextlib.contextmanager
+def sipp_in_background(proc: Any, tmp_path: Path, timeout: float = 20.0) -> Iterator[Any]:
+    """The body runs while a background sipp (PROC) plays its part; then sipp must end successfully (its log
+    goes in the failure), and it never outlives the test."""
+    try:
+        yield proc
+        out, _ = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def sipp_log(tmp_path: Path) -> str:
@@ -299,7 +314,7 @@ def test_dial_a_registered_sip_user_answered(relaybox: Any, tmp_path: Path) -> N
     relaybox.api("POST", "/api/sip-users", {"username": "alice", "password": "alice-pw"})
     uas_port = _free_udp_tcp_port()
     uas = sipp(relaybox, tmp_path, "-sn", "uas", port=uas_port, background=True)
-    try:
+    with sipp_in_background(uas, tmp_path):
         reg = sipp(relaybox, tmp_path, "-sf", register_scenario(tmp_path, 200), "-key", "user", "alice", "-key",
                    "contact_port", str(uas_port), "-au", "alice", "-ap", "alice-pw",
                    port=_free_udp_tcp_port())
@@ -309,11 +324,6 @@ def test_dial_a_registered_sip_user_answered(relaybox: Any, tmp_path: Path) -> N
                                             "codecs": ["PCMA"]}}
         result = asyncio.run(_dial(relaybox, device))
         assert result["dial_state"] == "answered", result
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     messages = sipp_log(tmp_path)
     invite = messages[messages.find("INVITE sip:alice@127.0.0.1:"):]
     assert "X-Account: A-7" in invite.split("\n\n")[0] or "X-Account: A-7" in invite[:2000]
@@ -335,13 +345,8 @@ def test_official_v2_dial_through_a_trunk_rejected(relaybox: Any, clients: Any, 
     add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
     uas = sipp(relaybox, tmp_path, "-sf", scenario(tmp_path, "uas_reject.xml", status=int(status)),
                port=uas_port, background=True)
-    try:
+    with sipp_in_background(uas, tmp_path):
         result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     assert result.find(r"^DIAL successful: False"), result.describe()
     call = result.find(r"^CALL \S+ state (\S+) busy (\S+) failed (\S+)")
     assert call, result.describe()
@@ -357,13 +362,8 @@ def test_official_v2_dial_through_a_trunk_answered(relaybox: Any, clients: Any, 
     uas_port = _free_udp_tcp_port()
     add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
     uas = sipp(relaybox, tmp_path, "-sn", "uas", port=uas_port, background=True)
-    try:
+    with sipp_in_background(uas, tmp_path):
         result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     assert result.find(r"^DIAL successful: True"), result.describe()
     assert result.find(r"^HANGUP True"), result.describe()
     messages = sipp_log(tmp_path)
@@ -374,14 +374,9 @@ def test_dial_no_answer_sends_cancel(relaybox: Any, tmp_path: Path) -> None:
     uas_port = _free_udp_tcp_port()
     add_trunk(relaybox, "carrier", uas_port, ["+1555999"])
     uas = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uas_ring_cancel.xml"), port=uas_port, background=True)
-    try:
+    with sipp_in_background(uas, tmp_path):
         device = {"type": "phone", "params": {"to_number": TRUNKED, "from_number": OFFICE, "timeout": 2}}
         result = asyncio.run(_dial(relaybox, device))
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     assert result["dial_state"] == "failed" and result["reason"] == "noAnswer", result
 
 
@@ -473,13 +468,8 @@ def test_hold_unhold_reinvite_and_refer_on_a_trunk_call(relaybox: Any, tmp_path:
             await ws.close()
             return refer
 
-    try:
+    with sipp_in_background(uas, tmp_path):
         refer = asyncio.run(app())
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     states = [(r["state"], r.get("sip_refer_response_code"), r.get("sip_notify_response_code")) for r in refer]
     assert states[0][:2] == ("inProgress", "202") and states[-1] == ("success", "202", "200"), refer
 
@@ -527,13 +517,8 @@ def test_official_v2_dial_through_a_trunk_that_challenges(relaybox: Any, clients
     add_trunk(relaybox, "carrier", uas_port, ["+1555999"], username="acct", password="trunk-pw")
     uas = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uas_auth.xml"),
                port=uas_port, background=True)
-    try:
+    with sipp_in_background(uas, tmp_path):
         result = clients.run("v2_python", "dial", env={"FROM": OFFICE, "TO": TRUNKED})
-        out, _ = uas.communicate(timeout=20)
-        assert uas.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
     assert result.find(r"^DIAL successful: True"), result.describe()
     assert "Authorization: Digest username=\"acct\"" in sipp_log(tmp_path)
 
@@ -649,13 +634,8 @@ def test_connect_an_inbound_sip_call_to_a_trunk(relaybox: Any, tmp_path: Path) -
             await ws.close()
             return states
 
-    try:
+    with sipp_in_background(callee, tmp_path):
         states = asyncio.run(app())
-        out, _ = callee.communicate(timeout=20)
-        assert callee.returncode == 0, out.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
-    finally:
-        if callee.poll() is None:
-            callee.kill()
     assert states[:2] == ["connecting", "connected"], states
     ended = {c["to_number"]: c["end_reason"] for c in history(relaybox) if c["state"] == "ended"}
     assert ended.get(TRUNKED) is not None and ended.get(f"sip:{OFFICE}@127.0.0.1") == "hangup", ended

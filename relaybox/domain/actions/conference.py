@@ -99,24 +99,20 @@ class Conferences:
     def call_ended(self, call: Call) -> None:
         room = self.by_call.get(call.call_id)
         if room is not None:
-            self._leave(room, call.call_id, ended=True)
+            self._leave(room, call.call_id, status=None)  # its call is over: no event for it
 
-    def _leave(self, room: Conference, call_id: str, *, ended: bool = False) -> None:
+    def _leave(self, room: Conference, call_id: str, *, status: str | None = "left") -> None:
         part = room.participants.pop(call_id, None)
         if part is None:
             return
         self.by_call.pop(call_id, None)
         if part.mixed is not None:
             part.mixed.unbridge()
-        if not ended:
-            self._emit(room, part.call, "left")
-        if part.end_on_exit:
+        if status is not None:
+            self._emit(room, part.call, status)
+        if part.end_on_exit:  # everyone else is taken out
             for other in list(room.participants):
-                others = room.participants.pop(other)
-                self.by_call.pop(other, None)
-                if others.mixed is not None:
-                    others.mixed.unbridge()
-                self._emit(room, others.call, "ended")
+                self._leave(room, other, status="ended")
         if not room.participants and self.rooms.get((room.project, room.name)) is room:
             del self.rooms[(room.project, room.name)]
 
@@ -128,5 +124,4 @@ class Conferences:
 
 def handlers(service: MediaService) -> dict[str, Any]:
     rooms = Conferences(service)
-    service.conferences = rooms  # type: ignore[attr-defined]
     return {"calling.join_conference": rooms.join, "calling.leave_conference": rooms.leave}

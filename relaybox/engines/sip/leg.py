@@ -195,7 +195,7 @@ class SipLeg:
         self.pending_2xx = self.invite_tx
         self.state = "answered"
         if self.choice is not None and not self.awaiting_answer:
-            self._start_media(self.choice)
+            self._apply_sdp(self.choice)
         self.note("answered" + (" with our SDP offer (late offer)" if self.awaiting_answer else ""))
 
     def _late_offer(self) -> bytes:
@@ -222,16 +222,8 @@ class SipLeg:
                 self._send_bye()
                 self._ended_by_far_end("error", f"no usable SDP answer in the ACK: {exc}")
                 return
-            started = self.choice is not None and self.endpoint is not None and self.endpoint.started
             self.choice = choice
-            self.held_by_far_end = choice.on_hold
-            if started:
-                assert self.endpoint is not None
-                self.endpoint.update(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
-                                     choice.dtmf_payload_type)
-                self.endpoint.hold(choice.on_hold or self.on_hold)
-            else:
-                self._start_media(choice)
+            self._apply_sdp(choice)
             self.note(f"late offer answered in the ACK: {choice.codec} to {choice.remote_host}:{choice.remote_port}")
         if self.state == "answered":
             self.state = "confirmed"
@@ -334,7 +326,7 @@ class SipLeg:
                 self._ended_by_far_end("error", f"unusable SDP answer: {exc}")
                 return
             self.state = "confirmed"
-            self._start_media(self.choice)
+            self._apply_sdp(self.choice)
             self.note(f"200 OK ({self.choice.codec})")
             if self.call is not None and self.listener is not None:
                 self.listener.leg_answered(self.call)
@@ -450,13 +442,19 @@ class SipLeg:
             return local or self.engine.local_host_for(self.addr[0])
         return host
 
-    def _start_media(self, choice: sdp.Choice) -> None:
-        if self.endpoint is None:
+    def _apply_sdp(self, choice: sdp.Choice) -> None:
+        """Send and receive as CHOICE says: start the endpoint, or move it (a re-INVITE, an answer in an ACK)."""
+        self.held_by_far_end = choice.on_hold
+        ep = self.endpoint
+        if ep is None:
             return
-        self.endpoint.start(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
-                            choice.dtmf_payload_type)
-        if choice.on_hold:
-            self.endpoint.hold(True)
+        if ep.started:
+            ep.update(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
+                      choice.dtmf_payload_type)
+        else:
+            ep.start(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
+                     choice.dtmf_payload_type)
+        ep.hold(choice.on_hold or self.on_hold)
 
     def _close_media(self) -> None:
         if self.media is not None:
@@ -535,11 +533,7 @@ class SipLeg:
                             extra=[("Contact", self.dialog.local_contact)])
         self.pending_2xx = tx
         tx.context = self
-        self.held_by_far_end = choice.on_hold
-        if self.endpoint is not None:
-            self.endpoint.update(choice.remote_host, choice.remote_port, choice.codec, choice.payload_type,
-                                 choice.dtmf_payload_type)
-            self.endpoint.hold(choice.on_hold or self.on_hold)
+        self._apply_sdp(choice)
         self.note("re-INVITE: " + ("held by the far end" if choice.on_hold else "resumed by the far end"))
 
     def hold(self, on: bool) -> None:
