@@ -16,7 +16,10 @@ to queue audio (silence when idle), `source` to pull frames instead (a mixer), a
 (`Pacer`), so a thousand calls cost one timer, not a thousand; the pacer also owns the sockets'
 readiness (one epoll for every endpoint, drained at each tick), so a tick reads every packet that
 arrived in the last 20 ms with one poll instead of one event-loop wake-up per packet. The received
-audio waits at most one tick in the kernel, which the jitter buffer's delay covers.
+audio waits at most one tick in the kernel, which the jitter buffer's delay covers. The per-packet
+and per-frame work (reading the sockets, the usual packet into the jitter buffer, G.711, the RTP
+header, sending) is C's (`_rtpcore.Core`); what is not the usual packet (RFC 4733, RTCP, another
+source or SSRC, the other G.711 law) comes back here.
 
 Symmetric RTP: the remote address follows the source of received packets (latched on the first one
 after `start`/`update`, again on an SSRC change), so a far end behind NAT is reached where it is.
@@ -28,9 +31,7 @@ import asyncio
 import logging
 import math
 import random
-import select
 import socket
-import struct
 import time
 import weakref
 from collections import deque
@@ -39,21 +40,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from relaybox.media import FRAME, PTIME, RATE, g711, rtcp, tones
+from relaybox.media import FRAME, PTIME, RATE, _rtpcore, g711, rtcp, tones
 from relaybox.media.jitter import JitterBuffer, Samples
-from relaybox.media.rtp import RtpError, RtpPacket, is_rtcp, parse
+from relaybox.media.rtp import RtpError, is_rtcp, parse
 from relaybox.media.telephone_event import EventPacket, EventReceiver, event_packets
 
 log = logging.getLogger("relaybox.media")
 
 PORT_RANGE = (16384, 32766)
-_HEADER = struct.Struct("!BBHII")
 RTCP_INTERVAL = 5.0
 SOURCE_IDLE = 0.5  # seconds without packets from the latched source before another address may take over
 SILENCE = np.zeros(FRAME, dtype=np.int16)
 SILENCE.setflags(write=False)  # shared: `frame is SILENCE` is the cheap test for digital silence
 _SILENCE_PAYLOAD = {codec: g711.silence(codec, FRAME) for codec in g711.CODECS}
+_LAW = {"PCMU": 0, "PCMA": 1}
 DIGIT_GAP_TICKS = 3  # silence between two RFC 4733 keys (60 ms)
 PAUSES = {"w": 0.5, "W": 1.0}
 MAX_QUEUE_SECONDS = 600.0
@@ -69,8 +71,9 @@ class Pacer:
         self.loop = loop
         self.now = loop.time()  # this tick's time: the arrival time of the packets it reads
         self.members: dict[int, RtpEndpoint] = {}
-        self.poller = select.epoll() if hasattr(select, "epoll") else select.poll()
-        self.sockets: dict[int, tuple[RtpEndpoint, socket.socket, bool]] = {}  # fd -> (endpoint, socket, rtcp)
+        self.core = _rtpcore.Core(g711.ULAW_DECODE.tobytes(), g711.ALAW_DECODE.tobytes(),
+                                  g711.ULAW_BY_BITS.tobytes(), g711.ALAW_BY_BITS.tobytes())
+        self.slots: dict[int, RtpEndpoint] = {}  # the core's slot -> its endpoint
         self._prev = np.zeros((64, FRAME), dtype=np.int16)  # per analysis row: the previous received frame
         self._prev_energy = np.zeros(64)
         self._rows = 0
@@ -90,54 +93,43 @@ class Pacer:
             pacer = cls._loops[loop] = cls(loop)
         return pacer
 
-    def watch(self, ep: RtpEndpoint, sock: socket.socket, rtcp_port: bool) -> None:
-        """Read SOCK at each tick (its packets go to EP's RTP or RTCP handler)."""
-        fd = sock.fileno()
-        self.sockets[fd] = (ep, sock, rtcp_port)
-        self.poller.register(fd, select.POLLIN)
+    def watch(self, ep: RtpEndpoint, rtp_sock: socket.socket, rtcp_sock: socket.socket) -> int:
+        """Read EP's sockets at each tick; returns its slot in the core."""
+        slot = self.core.add(rtp_sock.fileno(), rtcp_sock.fileno(), ep.jitter, ep.reception, ep.ssrc,
+                             random.randrange(1 << 16), random.randrange(1 << 32))
+        self.slots[slot] = ep
+        return slot
 
-    def unwatch(self, sock: socket.socket) -> None:
-        fd = sock.fileno()
-        if self.sockets.pop(fd, None) is not None:
-            self.poller.unregister(fd)
+    def unwatch(self, ep: RtpEndpoint) -> None:
+        if self.slots.pop(ep.slot, None) is not None:
+            self.core.remove(ep.slot)
 
     def receive(self) -> None:
-        """Every datagram waiting on the watched sockets (a few polls: bursts of several per socket)."""
-        sockets, poll = self.sockets, self.poller.poll
-        for _ in range(8):
-            ready = poll(0)
-            if not ready:
-                return
-            for fd, _events in ready:
-                entry = sockets.get(fd)
-                if entry is None:
-                    continue
-                ep, sock, rtcp_port = entry
-                try:
-                    data, addr = sock.recvfrom(2048)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError as exc:  # an ICMP error from an earlier send (port unreachable)
-                    log.debug("rtp %s: %s", ep.port, exc)
-                    continue
-                try:
-                    if rtcp_port:
-                        ep._on_rtcp(data, addr)
-                    else:
-                        ep._on_rtp(data, addr)
-                except Exception:
-                    log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
+        """Every datagram waiting on the watched sockets: the core keeps the usual packets (the negotiated
+        codec from the latched source); the others go to their endpoint's handlers."""
+        slots = self.slots
+        for slot, data, addr, rtcp_port in self.core.receive(self.now):
+            ep = slots.get(slot)
+            if ep is None:
+                continue
+            try:
+                if rtcp_port:
+                    ep._on_rtcp(data, addr)
+                else:
+                    ep._on_rtp(data, addr)
+            except Exception:
+                log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
 
-    def _analyse(self, eps: list[RtpEndpoint]) -> None:
-        """The detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`.
-        Each such endpoint has a row of `_prev`/`_prev_energy` (its previous frame) for the 40 ms windows."""
+    def _analyse(self, eps: list[RtpEndpoint], frames: npt.NDArray[np.int16]) -> None:
+        """The detectors' maths for every endpoint that asked (`analyse`; FRAMES: their received frames), in one
+        batch: see `tones.analyse`. Each such endpoint has a row of `_prev`/`_prev_energy` (its previous frame)
+        for the 40 ms windows."""
         if not eps:
             return
         for ep in eps:
             if ep.row < 0:
                 ep.row = self._free_rows.pop() if self._free_rows else self._grow()
         rows = np.fromiter((ep.row for ep in eps), dtype=np.intp, count=len(eps))
-        frames = np.stack([ep.received for ep in eps])
         energy, keys, tone_peaks = tones.analyse(
             frames, self._prev[rows], self._prev_energy[rows],
             np.fromiter((ep.want_tones for ep in eps), dtype=bool, count=len(eps)))
@@ -191,13 +183,14 @@ class Pacer:
         self.receive()
         t1 = time.thread_time()
         members = list(self.members.values())
-        for ep in members:
-            try:
-                ep.received = ep.take()
-            except Exception:
-                log.exception("rtp endpoint %s: receiving failed", ep.port)
-                ep.received = SILENCE
-        self._analyse([ep for ep in members if ep.analyse])
+        n = len(members)
+        frames = np.zeros((n, FRAME), dtype=np.int16)  # this tick's received frames, decoded by the core
+        audio = np.zeros(n, dtype=np.uint8)
+        self.core.take(np.fromiter((ep.slot for ep in members), dtype=np.int32, count=n), frames, audio)
+        for ep, row, heard in zip(members, frames, audio.tolist(), strict=True):
+            ep.received = row if heard else SILENCE
+        wanted = [i for i, ep in enumerate(members) if ep.analyse]
+        self._analyse([members[i] for i in wanted], frames[wanted])
         t2 = time.thread_time()
         for ep in members:
             try:
@@ -220,6 +213,8 @@ class Pacer:
 
 @dataclass(slots=True)
 class EndpointStats:
+    """The packet and byte counts are the core's, copied in when `RtpEndpoint.stats` is read."""
+
     packets_sent: int = 0
     packets_received: int = 0
     bytes_sent: int = 0
@@ -262,7 +257,7 @@ class RtpEndpoint:
         self.on_hold = False
         self.closed = False
         self._latched = False
-        self._source_at = 0.0  # when the latched source last sent: others are refused while it is live
+        self.slot = -1  # in the pacer's core, from `open`
         # callbacks
         self.on_audio: Callable[[Samples], None] | None = None
         self.on_sent: Callable[[Samples], None] | None = None
@@ -279,26 +274,22 @@ class RtpEndpoint:
         self.energy = 0.0
         self.dtmf_key: str | None = None
         self.tone_peak: float | None = None
-        # sending
+        # sending (the sequence number and timestamp are the core's)
         self.ssrc = random.randrange(1, 1 << 32)
-        self.seq = random.randrange(1 << 16)
-        self.ts = random.randrange(1 << 32)
         self._queue: deque[Samples] = deque()
         self._queued = 0
         self._partial: Samples | None = None
-        self._marker = True
+        self._mark = False  # the next audio packet starts a talkspurt (after keys)
         self._digits: deque[tuple[str, int]] = deque()  # (key or pause char, duration ms)
         self._event: list[EventPacket] = []
         self._event_ts = 0
         self._gap = 0
-        self._sent_packets = 0
-        self._sent_octets = 0
         # receiving
         self.jitter = JitterBuffer(FRAME)
         self.events = EventReceiver()
         self.reception = rtcp.ReceptionStats(RATE)
         self.remote_ssrc: int | None = None
-        self.stats = EndpointStats()
+        self._stats = EndpointStats()
         self.remote_reports: list[rtcp.Report] = []
         self._rtcp_handle: asyncio.TimerHandle | None = None
         self.cname = f"relaybox-{self.ssrc:08x}@{host}"
@@ -323,8 +314,7 @@ class RtpEndpoint:
                 rtp_sock.close()
                 continue
             ep.rtp, ep.rtcp_sock, ep.port = rtp_sock, rtcp_sock, port
-            ep.pacer.watch(ep, rtp_sock, False)
-            ep.pacer.watch(ep, rtcp_sock, True)
+            ep.slot = ep.pacer.watch(ep, rtp_sock, rtcp_sock)
             return ep
         raise OSError(f"no free RTP port pair in {low}-{high} on {host}")
 
@@ -338,6 +328,7 @@ class RtpEndpoint:
         if not self.started:
             self.started = True
             self._drain()  # what arrived before the SDP answer is not the call's audio
+            self._sync()
             self.pacer.add(self)
             self._rtcp_handle = self.loop.call_later(RTCP_INTERVAL * random.uniform(0.5, 1.5), self._send_rtcp)
 
@@ -358,23 +349,35 @@ class RtpEndpoint:
         self.dtmf_payload_type = dtmf_payload_type
         if remote_host in ("0.0.0.0", ""):  # RFC 2543 hold: keep the address, stop sending
             self.on_hold = True
+        else:
+            self.remote = (remote_host, remote_port)
+            self.remote_rtcp = (remote_host, remote_port + 1)
+            self._latched = False
+        self._sync()
+
+    def _sync(self) -> None:
+        """Tell the core what the usual packet is now (codec, source, SSRC) and where to send."""
+        if self.slot < 0 or self.closed:
             return
-        self.remote = (remote_host, remote_port)
-        self.remote_rtcp = (remote_host, remote_port + 1)
-        self._latched = False
+        host, port = self.remote if self.remote is not None else (None, 0)
+        self.pacer.core.configure(self.slot, self.started, self.on_hold, self._latched, self.payload_type,
+                                  _LAW[self.codec], host, port, -1 if self.remote_ssrc is None else self.remote_ssrc)
 
     def hold(self, on: bool) -> None:
         """On hold nothing is sent and what arrives is not played (RTCP goes on)."""
         self.on_hold = on
         if on:
             self.jitter.reset()
+        self._sync()
 
     def close(self) -> None:
         if self.closed:
             return
-        self.closed = True
         self.pacer.remove(self)
         self.pacer.release(self)
+        self._stats = self.stats  # the core's counts, kept after its slot is gone
+        self.pacer.unwatch(self)
+        self.closed = True
         if self._rtcp_handle is not None:
             self._rtcp_handle.cancel()
         if self.rtcp_sock is not None and self.remote_rtcp is not None and self.started:
@@ -383,7 +386,6 @@ class RtpEndpoint:
             self._sendto(self.rtcp_sock, bye, self.remote_rtcp)
         for sock in (self.rtp, self.rtcp_sock):
             if sock is not None:
-                self.pacer.unwatch(sock)
                 sock.close()
 
     def _drain(self) -> None:
@@ -468,34 +470,11 @@ class RtpEndpoint:
             if (self._event or self._gap or self._digits) and self._send_event():
                 frame = SILENCE  # the keys replace the audio while they last
             else:
-                self._send_audio(frame)
+                self.pacer.core.send(self.slot, None if frame is SILENCE else frame)
         if self.on_sent is not None:
             self.on_sent(frame)
-        self.ts = (self.ts + FRAME) & 0xFFFFFFFF
-
-    def take(self) -> Samples:
-        """The received frame due now (silence when nothing plays), decoded."""
-        if self.on_hold or self.closed:
-            return SILENCE
-        item = self.jitter.pop()
-        if item is None:
-            return SILENCE
-        if isinstance(item, np.ndarray):
-            return item
-        return SILENCE if item == _SILENCE_PAYLOAD[self.codec] else g711.decode(item, self.codec)  # G.711 as it came
-
-    def _send_audio(self, frame: Samples) -> None:
-        payload = _SILENCE_PAYLOAD[self.codec] if frame is SILENCE else g711.encode(frame, self.codec)
-        data = _HEADER.pack(0x80, self.payload_type | (0x80 if self._marker else 0), self.seq, self.ts,
-                            self.ssrc) + payload
-        self._marker = False
-        try:
-            self.rtp.sendto(data, self.remote)  # type: ignore[union-attr,arg-type]
-        except OSError as exc:  # a full socket buffer (the datagram is lost, as on the wire) or an ICMP error
-            log.debug("rtp: send to %s failed: %s", self.remote, exc)
-        self.seq = (self.seq + 1) & 0xFFFF
-        self._sent_packets += 1  # the RTCP sender counts (`describe` copies them into `stats`)
-        self._sent_octets += len(payload)
+        self.pacer.core.advance(self.slot, self._mark)
+        self._mark = False
 
     def _send_event(self) -> bool:
         """Send the next RFC 4733 packet if a key is on; True when this tick's audio is replaced."""
@@ -511,24 +490,15 @@ class RtpEndpoint:
                 return False
             assert self.dtmf_payload_type is not None
             self._event = event_packets(key, ms)
-            self._event_ts = self.ts
-            self.stats.dtmf_sent += 1
+            self._event_ts = self.pacer.core.state(self.slot)[2]
+            self._stats.dtmf_sent += 1
         pkt = self._event.pop(0)
         assert self.dtmf_payload_type is not None
-        self._send_packet(RtpPacket(self.dtmf_payload_type, self.seq, self._event_ts, self.ssrc, pkt.payload,
-                                    pkt.marker))
+        self.pacer.core.send_raw(self.slot, self.dtmf_payload_type, self._event_ts, pkt.marker, pkt.payload)
         if not self._event:
             self._gap = DIGIT_GAP_TICKS
-            self._marker = True
+            self._mark = True
         return True
-
-    def _send_packet(self, packet: RtpPacket) -> None:
-        data = packet.build()
-        assert self.rtp is not None and self.remote is not None
-        self._sendto(self.rtp, data, self.remote)
-        self.seq = (self.seq + 1) & 0xFFFF
-        self._sent_packets += 1
-        self._sent_octets += len(packet.payload)
 
     @staticmethod
     def _sendto(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
@@ -540,33 +510,18 @@ class RtpEndpoint:
     # -- receiving --------------------------------------------------------------------------------
 
     def _on_rtp(self, data: bytes, addr: tuple[str, int]) -> None:
+        """A datagram on the RTP port that is not the usual packet (the core keeps those): RFC 4733, RTCP,
+        another source or SSRC, the other G.711 law, the first packet after `start`."""
         if self.closed or not self.started:
             return
-        if len(data) > 12 and data[0] == 0x80 and data[1] & 0x7F == self.payload_type \
-                and self._latched and addr == self.remote:
-            # the usual packet: audio in the negotiated codec from our source, no CSRC/extension/padding
-            _b0, _b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
-            if ssrc == self.remote_ssrc:
-                now = self._source_at = self.pacer.now
-                stats = self.stats
-                stats.packets_received += 1
-                stats.bytes_received += len(data)
-                self.reception.update(ssrc, seq, timestamp, now)
-                if not self.on_hold:  # the payload waits undecoded (decoded once, when its frame plays)
-                    self.jitter.push(ssrc, timestamp, data[12:])
-                return
         if is_rtcp(data):  # RTCP multiplexed on the RTP port
             self._on_rtcp(data, addr)
             return
-        if len(data) > 12 and data[0] == 0x80:  # the usual packet: no CSRC, extension or padding
-            _b0, b1, seq, timestamp, ssrc = _HEADER.unpack_from(data)
-            packet = RtpPacket(b1 & 0x7F, seq, timestamp, ssrc, data[12:], bool(b1 & 0x80))
-        else:
-            try:
-                packet = parse(data)
-            except RtpError:
-                self.stats.rejected += 1
-                return
+        try:
+            packet = parse(data)
+        except RtpError:
+            self._stats.rejected += 1
+            return
         pt = packet.payload_type
         if pt == self.dtmf_payload_type:
             codec = None
@@ -575,41 +530,41 @@ class RtpEndpoint:
         elif pt in (0, 8):
             codec = "PCMU" if pt == 0 else "PCMA"
         else:
-            self.stats.rejected += 1  # comfort noise, other codecs
+            self._stats.rejected += 1  # comfort noise, other codecs
             return
         now = self.pacer.now
-        if addr != self.remote and self._latched and now - self._source_at < SOURCE_IDLE:
-            self.stats.rejected += 1  # another source while ours is live: a stray or injected stream
+        core = self.pacer.core
+        if addr != self.remote and self._latched and now - core.state(self.slot)[5] < SOURCE_IDLE:
+            self._stats.rejected += 1  # another source while ours is live: a stray or injected stream
             return
-        if packet.ssrc != self.remote_ssrc:
-            if self.remote_ssrc is not None:
-                self.stats.ssrc_changes += 1
-                self._latched = False
-            self.remote_ssrc = packet.ssrc
-        if not self._latched or addr != self.remote:  # the first packet, a new SSRC, or our source went quiet
-            self._latched = True
-            if addr != self.remote:
-                log.debug("rtp %s: latching to %s (was %s)", self.port, addr, self.remote)
-                self.remote = addr
-                self.remote_rtcp = (addr[0], addr[1] + 1)
-        self._source_at = now
-        self.stats.packets_received += 1
-        self.stats.bytes_received += len(data)
+        if packet.ssrc != self.remote_ssrc or not self._latched or addr != self.remote:
+            if packet.ssrc != self.remote_ssrc:
+                if self.remote_ssrc is not None:
+                    self._stats.ssrc_changes += 1
+                    self._latched = False
+                self.remote_ssrc = packet.ssrc
+            if not self._latched or addr != self.remote:  # the first packet, a new SSRC, or our source went quiet
+                self._latched = True
+                if addr != self.remote:
+                    log.debug("rtp %s: latching to %s (was %s)", self.port, addr, self.remote)
+                    self.remote = addr
+                    self.remote_rtcp = (addr[0], addr[1] + 1)
+            self._sync()
+        core.count(self.slot, len(data), now)
         self.reception.update(packet.ssrc, packet.seq, packet.timestamp, now)
         if codec is None:
             digit = self.events.feed(packet.ssrc, packet.timestamp, packet.payload)
             if digit is not None:
-                self.stats.dtmf_received += 1
+                self._stats.dtmf_received += 1
                 if self.on_dtmf is not None:
                     self.on_dtmf(digit)
             return
         if self.on_hold:
             return
         payload = packet.payload
-        if codec == self.codec:  # as the fast path: undecoded, so both kinds of packet share frames
-            self.jitter.push(packet.ssrc, packet.timestamp, payload)
-        else:  # the other G.711 law, not negotiated: decoded now
-            self.jitter.push(packet.ssrc, packet.timestamp, g711.decode(payload, codec))
+        if codec != self.codec:  # the other G.711 law, not negotiated: into ours
+            payload = g711.encode(g711.decode(payload, codec), self.codec)
+        self.jitter.push(packet.ssrc, packet.timestamp, payload)
 
     def _on_rtcp(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.closed:
@@ -617,9 +572,9 @@ class RtpEndpoint:
         try:
             reports = rtcp.parse(data)
         except (ValueError, Exception):
-            self.stats.rejected += 1
+            self._stats.rejected += 1
             return
-        self.stats.rtcp_received += 1
+        self._stats.rtcp_received += 1
         self.remote_rtcp = addr
         now = self.loop.time()
         for report in reports:
@@ -636,12 +591,13 @@ class RtpEndpoint:
             return
         block = self.reception.block(self.loop.time())
         blocks = [block] if block is not None else []
-        if self._sent_packets:
-            packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), self.ts, self._sent_packets, self._sent_octets, blocks)
+        _ssrc, _seq, ts, packets, octets = self.pacer.core.state(self.slot)[:5]
+        if packets:
+            packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), ts, packets, octets, blocks)
         else:
             packet = rtcp.build_rr(self.ssrc, blocks)
         self._sendto(self.rtcp_sock, packet + rtcp.build_sdes(self.ssrc, self.cname), self.remote_rtcp)
-        self.stats.rtcp_sent += 1
+        self._stats.rtcp_sent += 1
 
     def send_rtcp_now(self) -> None:
         """An RTCP report at once (tests, and before a re-INVITE)."""
@@ -649,8 +605,15 @@ class RtpEndpoint:
             self._rtcp_handle.cancel()
         self._send_rtcp()
 
+    @property
+    def stats(self) -> EndpointStats:
+        stats = self._stats
+        if self.slot >= 0 and not self.closed:
+            _ssrc, _seq, _ts, packets, octets, _at, stats.packets_received, stats.bytes_received = \
+                self.pacer.core.state(self.slot)
+            stats.packets_sent, stats.bytes_sent = packets, octets + 12 * packets
+        return stats
+
     def describe(self) -> dict[str, Any]:
-        self.stats.packets_sent = self._sent_packets
-        self.stats.bytes_sent = self._sent_octets + 12 * self._sent_packets
         return {"port": self.port, "remote": self.remote, "codec": self.codec, "hold": self.on_hold,
                 "stats": self.stats, "jitter": self.jitter.stats}

@@ -59,8 +59,8 @@ ALAW_ENCODE = _alaw_encode_table()
 ULAW_DECODE = _ulaw_decode_table()
 ALAW_DECODE = _alaw_decode_table()
 # the same tables indexed by the sample's bits read as uint16 (no widening or offset per call)
-_ULAW_BY_BITS = ULAW_ENCODE[np.arange(65536) ^ 0x8000]
-_ALAW_BY_BITS = ALAW_ENCODE[np.arange(65536) ^ 0x8000]
+ULAW_BY_BITS = ULAW_ENCODE[np.arange(65536) ^ 0x8000]
+ALAW_BY_BITS = ALAW_ENCODE[np.arange(65536) ^ 0x8000]
 CODECS = ("PCMU", "PCMA")
 STATIC_PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
 
@@ -76,7 +76,7 @@ def normalize_codec(codec: str) -> str:
 def encode(samples: npt.ArrayLike, codec: str) -> bytes:
     """int16 samples -> G.711 bytes."""
     s = np.asarray(samples, dtype=np.int16)
-    table = _ULAW_BY_BITS if codec == "PCMU" else _ALAW_BY_BITS
+    table = ULAW_BY_BITS if codec == "PCMU" else ALAW_BY_BITS
     return table[s.view(np.uint16)].tobytes()
 
 

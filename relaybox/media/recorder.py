@@ -14,6 +14,26 @@ from relaybox.media import FRAME, RATE, audiofiles
 
 Samples = npt.NDArray[np.int16]
 ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
+_SILENT = np.zeros(FRAME, dtype=np.int16)
+
+
+class _Track:
+    """One direction's samples, appended a frame at a time into one array that doubles when full: no
+    per-frame objects are kept, and the file is written from it without joining."""
+
+    def __init__(self) -> None:
+        self.data = np.empty(FRAME * 64, dtype=np.int16)
+        self.size = 0
+
+    def append(self, frame: Samples) -> None:
+        if self.size + FRAME > len(self.data):
+            self.data = np.concatenate([self.data, np.empty_like(self.data)])
+        self.data[self.size:self.size + FRAME] = frame
+        self.size += FRAME
+
+    @property
+    def samples(self) -> Samples:
+        return self.data[:self.size] if self.size else np.zeros(FRAME, dtype=np.int16)
 
 
 class CallRecording:
@@ -29,8 +49,8 @@ class CallRecording:
         self.direction = direction
         self.t0 = t0
         self.timed = timed
-        self.speak: list[Samples] = []
-        self.listen: list[Samples] = []
+        self.speak = _Track()
+        self.listen = _Track()
         self.paused: str | None = None  # None, "skip" or "silence"
         self.heard = False
         self.active = False
@@ -55,7 +75,7 @@ class CallRecording:
         if self.paused is not None:
             if self.paused == "skip":
                 return
-            speak = listen = np.zeros(FRAME, dtype=np.int16)
+            speak = listen = _SILENT
         self.speak.append(speak)
         self.listen.append(listen)
 
@@ -71,14 +91,12 @@ class CallRecording:
 
     @property
     def seconds(self) -> float:
-        return len(self.speak) * FRAME / RATE
+        return self.speak.size / RATE
 
     def finish(self) -> tuple[float, int]:
         """Write the file; returns (seconds, bytes)."""
         self.closed = True
-        empty = np.zeros(FRAME, dtype=np.int16)
-        speak = np.concatenate(self.speak) if self.speak else empty
-        listen = np.concatenate(self.listen) if self.listen else empty
+        speak, listen = self.speak.samples, self.listen.samples
         if self.stereo:
             left = speak if self.direction != "listen" else listen
             right = listen if self.direction != "speak" else speak
@@ -95,5 +113,4 @@ class CallRecording:
 
     def cancel(self) -> None:
         self.closed = True
-        self.speak.clear()
-        self.listen.clear()
+        self.speak = self.listen = _Track()

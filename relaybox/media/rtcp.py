@@ -7,7 +7,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from relaybox.media.rtp import seq_delta
+from relaybox.media import _rtpcore
 
 SR, RR, SDES, BYE = 200, 201, 202, 203
 NTP_EPOCH_OFFSET = 2208988800
@@ -112,42 +112,16 @@ def parse(data: bytes) -> list[Report]:
     return out
 
 
-class ReceptionStats:
-    """Loss and interarrival jitter of the stream we receive (RFC 3550 appendix A.3 and A.8)."""
+class ReceptionStats(_rtpcore.Reception):
+    """Loss and interarrival jitter of the stream we receive (RFC 3550 appendix A.3 and A.8): `update(ssrc,
+    seq, timestamp, arrival)` is C's (the RTP pacer counts the usual packets without the interpreter)."""
 
     def __init__(self, rate: int = 8000) -> None:
-        self.rate = rate
-        self.ssrc: int | None = None
-        self.base_seq = 0
-        self.max_seq = 0
-        self.cycles = 0
-        self.received = 0
+        super().__init__(rate)
         self.expected_prior = 0
         self.received_prior = 0
-        self.jitter = 0.0
-        self._transit: float | None = None
         self.last_sr = 0  # middle 32 bits of the last SR's NTP timestamp
         self.last_sr_at = 0.0
-
-    def update(self, ssrc: int, seq: int, timestamp: int, arrival: float) -> None:
-        if ssrc != self.ssrc:
-            self.cycles = self.received = self.expected_prior = self.received_prior = 0
-            self.jitter = 0.0
-            self._transit = None
-            self.ssrc = ssrc
-            self.base_seq = self.max_seq = seq
-        else:
-            delta = seq_delta(self.max_seq, seq)
-            if delta > 0:
-                if seq < self.max_seq:
-                    self.cycles += 1 << 16
-                self.max_seq = seq
-        self.received += 1
-        transit = arrival * self.rate - timestamp
-        if self._transit is not None:
-            d = abs(transit - self._transit)
-            self.jitter += (d - self.jitter) / 16
-        self._transit = transit
 
     def sender_report(self, report: Report, arrival: float) -> None:
         self.last_sr = (report.ntp >> 16) & 0xFFFFFFFF

@@ -1,0 +1,827 @@
+/* relaybox's RTP hot path in C: what the 20 ms pacer does for every call on every tick.
+ *
+ * Python keeps the logic of a call's media (what to play, detectors, recordings, RFC 4733 keys, RTCP,
+ * symmetric-RTP latching, SSRC changes); this module does the per-packet and per-frame work it would
+ * otherwise repeat thousands of times a second in the interpreter:
+ *
+ *   JitterBuffer  G.711 payloads by RTP timestamp, one 20 ms frame out per tick (see jitter.py's docstring)
+ *   Reception     RFC 3550 A.1/A.8 loss and interarrival-jitter counters (rtcp.ReceptionStats extends it)
+ *   Core          every endpoint's sockets in one epoll: `receive` reads all waiting datagrams and keeps the
+ *                 usual packet (the negotiated codec from the latched source) in C, handing the others to
+ *                 Python; `take` decodes each endpoint's due frame into one int16 matrix; `send` encodes a
+ *                 frame, builds the RTP header and sends it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static inline int32_t ts_delta(uint32_t a, uint32_t b) { return (int32_t)(b - a); } /* b - a, 32-bit space */
+static inline int seq_delta(uint16_t a, uint16_t b) { return (int16_t)(uint16_t)(b - a); }
+
+/* -- JitterBuffer ------------------------------------------------------------------------------- */
+
+enum { SLOT_EMPTY = 0, SLOT_WHOLE = 1, SLOT_PART = 2 }; /* a whole packet's frame, or pieces of several */
+
+typedef struct {
+    PyObject_HEAD
+    int frame, delay, max, idle_ticks, resync; /* in samples (idle_ticks in ticks) */
+    int nslots;                                /* ring size: every frame from playout to playout + max */
+    uint8_t fill;                              /* the byte that is silence in the codec */
+    int has_ssrc, playing;
+    uint32_t ssrc, playout, newest;
+    int head;      /* ring index of the frame at `playout` */
+    int filled;    /* slots not empty */
+    int empty_ticks;
+    uint8_t *state;
+    uint8_t *data; /* nslots * frame bytes */
+    unsigned long long received, played, concealed, late, duplicates, resets, overflows;
+} JitterBuffer;
+
+static void jb_reset(JitterBuffer *jb) {
+    jb->has_ssrc = jb->playing = 0;
+    jb->filled = jb->empty_ticks = 0;
+    jb->head = 0;
+    memset(jb->state, 0, (size_t)jb->nslots);
+}
+
+static int JitterBuffer_init(JitterBuffer *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"frame", "delay_frames", "max_frames", "idle_ticks", "resync", NULL};
+    int frame = 160, delay = 2, max = 15, idle = 10, resync = 16000;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|iiiii", names, &frame, &delay, &max, &idle, &resync))
+        return -1;
+    if (frame <= 0 || delay < 0 || max < 1 || max > 1000 || idle < 1 || resync < frame) {
+        PyErr_SetString(PyExc_ValueError, "bad jitter buffer sizes");
+        return -1;
+    }
+    PyMem_Free(self->state);
+    PyMem_Free(self->data);
+    self->frame = frame;
+    self->delay = delay * frame;
+    self->max = max * frame;
+    self->idle_ticks = idle;
+    self->resync = resync;
+    self->nslots = max + 1;
+    self->fill = 0xFF;
+    self->state = PyMem_Calloc((size_t)self->nslots, 1);
+    self->data = PyMem_Malloc((size_t)self->nslots * (size_t)frame);
+    if (!self->state || !self->data) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->received = self->played = self->concealed = self->late = 0;
+    self->duplicates = self->resets = self->overflows = 0;
+    jb_reset(self);
+    return 0;
+}
+
+static void JitterBuffer_dealloc(JitterBuffer *self) {
+    PyMem_Free(self->state);
+    PyMem_Free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* drop the frame at playout and move on one frame */
+static void jb_advance(JitterBuffer *jb) {
+    if (jb->state[jb->head] != SLOT_EMPTY) {
+        jb->state[jb->head] = SLOT_EMPTY;
+        jb->filled--;
+    }
+    jb->head = (jb->head + 1) % jb->nslots;
+    jb->playout += (uint32_t)jb->frame;
+}
+
+/* Audio of one packet (LEN samples, one byte each) that starts at TS. */
+static void jb_push(JitterBuffer *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload, int len) {
+    int f = jb->frame;
+    jb->received++;
+    if (len <= 0)
+        return;
+    if (!jb->has_ssrc || ssrc != jb->ssrc || (jb->playing && abs(ts_delta(jb->playout, ts)) > jb->resync)) {
+        if (jb->has_ssrc)
+            jb->resets++;
+        jb_reset(jb);
+        jb->has_ssrc = 1;
+        jb->ssrc = ssrc;
+    }
+    if (!jb->playing) {
+        jb->playing = 1;
+        jb->playout = ts - (uint32_t)jb->delay;
+        jb->newest = jb->playout;
+        jb->head = 0;
+    }
+    int64_t rel = ts_delta(jb->playout, ts);
+    int64_t end = rel + len;
+    if (end <= 0) {
+        jb->late++;
+        return;
+    }
+    /* the sender runs ahead of us (clock drift, a burst after a stall): the oldest audio goes first, so
+       that the newest frame this packet writes fits in the buffer */
+    int64_t last = (end - 1) - ((end - 1) % f);
+    int64_t newest = ts_delta(jb->playout, jb->newest);
+    if (last > newest)
+        newest = last;
+    while (newest > jb->max) {
+        jb->overflows++;
+        jb_advance(jb);
+        rel -= f;
+        end -= f;
+        newest -= f;
+    }
+    if (end <= 0)
+        return;
+    int64_t begin = rel > 0 ? rel : 0;
+    int wrote = 0;
+    for (int64_t base = begin - begin % f; base < end; base += f) {
+        int64_t lo = base > begin ? base : begin;
+        int64_t hi = base + f < end ? base + f : end;
+        int idx = (int)((jb->head + base / f) % jb->nslots);
+        uint8_t *slot = jb->data + (size_t)idx * (size_t)f;
+        int whole = lo == base && hi == base + f;
+        if (jb->state[idx] == SLOT_EMPTY) {
+            if (!whole)
+                memset(slot, jb->fill, (size_t)f);
+            jb->state[idx] = whole ? SLOT_WHOLE : SLOT_PART;
+            jb->filled++;
+        } else if (jb->state[idx] == SLOT_WHOLE || whole) {
+            jb->duplicates++; /* this frame came already */
+            continue;
+        }
+        memcpy(slot + (lo - base), payload + (lo - rel), (size_t)(hi - lo));
+        wrote = 1;
+        if (ts_delta(jb->playout, jb->newest) < base)
+            jb->newest = jb->playout + (uint32_t)base;
+    }
+    if (wrote)
+        jb->empty_ticks = 0;
+}
+
+enum { POP_NONE = 0, POP_FRAME = 1, POP_MISSING = 2 };
+
+/* The frame due now into OUT (FRAME bytes): POP_FRAME, POP_MISSING (lost or late: OUT is silence) or
+   POP_NONE (nothing playing). */
+static int jb_pop(JitterBuffer *jb, uint8_t *out) {
+    if (!jb->playing)
+        return POP_NONE;
+    int idx = jb->head;
+    int had = jb->state[idx] != SLOT_EMPTY;
+    if (had)
+        memcpy(out, jb->data + (size_t)idx * (size_t)jb->frame, (size_t)jb->frame);
+    jb_advance(jb);
+    if (!had) {
+        jb->empty_ticks++;
+        if (!jb->filled && jb->empty_ticks >= jb->idle_ticks) { /* paused: restart on the next packet */
+            jb->playing = 0;
+            return POP_NONE;
+        }
+        jb->concealed++;
+        memset(out, jb->fill, (size_t)jb->frame);
+        return POP_MISSING;
+    }
+    jb->empty_ticks = 0;
+    jb->played++;
+    return POP_FRAME;
+}
+
+static PyObject *JitterBuffer_push(JitterBuffer *self, PyObject *args) {
+    unsigned int ssrc, ts;
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "IIy*", &ssrc, &ts, &buf))
+        return NULL;
+    if (buf.len > 65536) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "payload too long");
+        return NULL;
+    }
+    jb_push(self, ssrc, ts, buf.buf, (int)buf.len);
+    PyBuffer_Release(&buf);
+    Py_RETURN_NONE;
+}
+
+static PyObject *JitterBuffer_pop(JitterBuffer *self, PyObject *Py_UNUSED(ignored)) {
+    PyObject *out = PyBytes_FromStringAndSize(NULL, self->frame);
+    if (!out)
+        return NULL;
+    if (jb_pop(self, (uint8_t *)PyBytes_AS_STRING(out)) == POP_NONE) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+static PyObject *JitterBuffer_reset(JitterBuffer *self, PyObject *Py_UNUSED(ignored)) {
+    jb_reset(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *JitterBuffer_counters(JitterBuffer *self, PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("{sKsKsKsKsKsKsK}", "received", self->received, "played", self->played, "concealed",
+                         self->concealed, "late", self->late, "duplicates", self->duplicates, "resets", self->resets,
+                         "overflows", self->overflows);
+}
+
+static PyObject *JitterBuffer_get_fill(JitterBuffer *self, void *Py_UNUSED(c)) {
+    return PyBytes_FromStringAndSize((const char *)&self->fill, 1);
+}
+
+static int JitterBuffer_set_fill(JitterBuffer *self, PyObject *value, void *Py_UNUSED(c)) {
+    if (!value || !PyBytes_Check(value) || PyBytes_GET_SIZE(value) != 1) {
+        PyErr_SetString(PyExc_TypeError, "fill is one byte");
+        return -1;
+    }
+    self->fill = (uint8_t)PyBytes_AS_STRING(value)[0];
+    return 0;
+}
+
+static PyObject *JitterBuffer_get_playout(JitterBuffer *self, void *Py_UNUSED(c)) {
+    if (!self->playing)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->playout);
+}
+
+static PyMethodDef JitterBuffer_methods[] = {
+    {"push", (PyCFunction)JitterBuffer_push, METH_VARARGS, "push(ssrc, timestamp, payload): one packet's audio"},
+    {"pop", (PyCFunction)JitterBuffer_pop, METH_NOARGS, "the frame due now (bytes), or None while nothing plays"},
+    {"reset", (PyCFunction)JitterBuffer_reset, METH_NOARGS, "forget the stream"},
+    {"counters", (PyCFunction)JitterBuffer_counters, METH_NOARGS, "the statistics, as a dict"},
+    {NULL}};
+
+static PyGetSetDef JitterBuffer_getset[] = {
+    {"fill", (getter)JitterBuffer_get_fill, (setter)JitterBuffer_set_fill, "the codec's silence byte", NULL},
+    {"playout", (getter)JitterBuffer_get_playout, NULL, "timestamp of the next frame to play (None: idle)", NULL},
+    {NULL}};
+
+static PyTypeObject JitterBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relaybox.media._rtpcore.JitterBuffer",
+    .tp_basicsize = sizeof(JitterBuffer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "G.711 payloads by RTP timestamp; one frame out per tick",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)JitterBuffer_init,
+    .tp_dealloc = (destructor)JitterBuffer_dealloc,
+    .tp_methods = JitterBuffer_methods,
+    .tp_getset = JitterBuffer_getset,
+};
+
+/* -- Reception ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    int rate;
+    int has_ssrc, has_transit;
+    uint32_t ssrc;
+    long long base_seq, max_seq, cycles, received;
+    double jitter, transit;
+} Reception;
+
+static void reception_update(Reception *r, uint32_t ssrc, uint16_t seq, uint32_t ts, double arrival) {
+    if (!r->has_ssrc || ssrc != r->ssrc) {
+        r->cycles = r->received = 0;
+        r->jitter = 0.0;
+        r->has_transit = 0;
+        r->has_ssrc = 1;
+        r->ssrc = ssrc;
+        r->base_seq = r->max_seq = seq;
+    } else if (seq_delta((uint16_t)r->max_seq, seq) > 0) {
+        if (seq < r->max_seq)
+            r->cycles += 1 << 16;
+        r->max_seq = seq;
+    }
+    r->received++;
+    double transit = arrival * r->rate - (double)ts;
+    if (r->has_transit) {
+        double d = transit - r->transit;
+        if (d < 0)
+            d = -d;
+        r->jitter += (d - r->jitter) / 16;
+    }
+    r->transit = transit;
+    r->has_transit = 1;
+}
+
+static int Reception_init(Reception *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"rate", NULL};
+    int rate = 8000;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|i", names, &rate))
+        return -1;
+    self->rate = rate;
+    self->has_ssrc = self->has_transit = 0;
+    self->base_seq = self->max_seq = self->cycles = self->received = 0;
+    self->jitter = 0.0;
+    return 0;
+}
+
+static PyObject *Reception_update(Reception *self, PyObject *args) {
+    unsigned int ssrc, ts;
+    int seq;
+    double arrival;
+    if (!PyArg_ParseTuple(args, "IiId", &ssrc, &seq, &ts, &arrival))
+        return NULL;
+    reception_update(self, ssrc, (uint16_t)seq, ts, arrival);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Reception_get_ssrc(Reception *self, void *Py_UNUSED(c)) {
+    if (!self->has_ssrc)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->ssrc);
+}
+
+static PyMemberDef Reception_members[] = {
+    {"rate", T_INT, offsetof(Reception, rate), READONLY, NULL},
+    {"base_seq", T_LONGLONG, offsetof(Reception, base_seq), READONLY, NULL},
+    {"max_seq", T_LONGLONG, offsetof(Reception, max_seq), READONLY, NULL},
+    {"cycles", T_LONGLONG, offsetof(Reception, cycles), READONLY, NULL},
+    {"received", T_LONGLONG, offsetof(Reception, received), READONLY, NULL},
+    {"jitter", T_DOUBLE, offsetof(Reception, jitter), READONLY, NULL},
+    {NULL}};
+
+static PyMethodDef Reception_methods[] = {
+    {"update", (PyCFunction)Reception_update, METH_VARARGS, "update(ssrc, seq, timestamp, arrival): one packet"},
+    {NULL}};
+
+static PyGetSetDef Reception_getset[] = {
+    {"ssrc", (getter)Reception_get_ssrc, NULL, "the source counted (None before the first packet)", NULL},
+    {NULL}};
+
+static PyTypeObject ReceptionType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relaybox.media._rtpcore.Reception",
+    .tp_basicsize = sizeof(Reception),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "loss and interarrival jitter of a received stream (RFC 3550 A.1, A.8)",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Reception_init,
+    .tp_members = Reception_members,
+    .tp_methods = Reception_methods,
+    .tp_getset = Reception_getset,
+};
+
+/* -- Core --------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    int in_use, fd, rtcp_fd;
+    JitterBuffer *jitter; /* owned references */
+    Reception *reception;
+    /* the usual packet, as Python configured it (`configure`) */
+    int started, hold, latched, has_remote_ssrc, pt, law;
+    uint32_t remote_ssrc;
+    struct sockaddr_in remote;
+    int has_remote;
+    /* counters of packets Python would have counted */
+    double source_at;
+    unsigned long long packets_received, bytes_received;
+    /* sending */
+    uint32_t ssrc, ts;
+    uint16_t seq;
+    int marker;
+    unsigned long long sent_packets, sent_octets;
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    int epfd;
+    Slot *slots;
+    int nslots, cap;
+    int16_t decode[2][256];
+    uint8_t encode[2][65536]; /* by the sample's bits as uint16 */
+} Core;
+
+static int Core_init(Core *self, PyObject *args, PyObject *kw) {
+    Py_buffer tables[4];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &tables[0], &tables[1], &tables[2], &tables[3]))
+        return -1;
+    int ok = tables[0].len == 512 && tables[1].len == 512 && tables[2].len == 65536 && tables[3].len == 65536;
+    if (ok) {
+        memcpy(self->decode[0], tables[0].buf, 512);
+        memcpy(self->decode[1], tables[1].buf, 512);
+        memcpy(self->encode[0], tables[2].buf, 65536);
+        memcpy(self->encode[1], tables[3].buf, 65536);
+    }
+    for (int i = 0; i < 4; i++)
+        PyBuffer_Release(&tables[i]);
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "Core(ulaw_decode, alaw_decode, ulaw_encode, alaw_encode): G.711 tables");
+        return -1;
+    }
+    if (self->epfd <= 0) {
+        self->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (self->epfd < 0) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void Core_dealloc(Core *self) {
+    for (int i = 0; i < self->nslots; i++) {
+        Py_XDECREF(self->slots[i].jitter);
+        Py_XDECREF(self->slots[i].reception);
+    }
+    PyMem_Free(self->slots);
+    if (self->epfd > 0)
+        close(self->epfd);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Slot *core_slot(Core *self, int id) {
+    if (id < 0 || id >= self->nslots || !self->slots[id].in_use) {
+        PyErr_Format(PyExc_KeyError, "no RTP slot %d", id);
+        return NULL;
+    }
+    return &self->slots[id];
+}
+
+static int watch(Core *self, int fd, int id, int rtcp) {
+    if (fd < 0)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data = {.u64 = ((uint64_t)id << 1) | (uint64_t)rtcp}};
+    if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
+}
+
+/* add(rtp_fd, rtcp_fd, jitter, reception, ssrc, seq, ts) -> slot: read these sockets at each `receive` (-1: none) */
+static PyObject *Core_add(Core *self, PyObject *args) {
+    int fd, rtcp_fd, seq;
+    unsigned int ssrc, ts;
+    PyObject *jitter, *reception;
+    if (!PyArg_ParseTuple(args, "iiO!O!IiI", &fd, &rtcp_fd, &JitterBufferType, &jitter, &ReceptionType, &reception,
+                          &ssrc, &seq, &ts))
+        return NULL;
+    int id = -1;
+    for (int i = 0; i < self->nslots; i++)
+        if (!self->slots[i].in_use) {
+            id = i;
+            break;
+        }
+    if (id < 0) {
+        if (self->nslots == self->cap) {
+            int cap = self->cap ? self->cap * 2 : 64;
+            Slot *grown = PyMem_Realloc(self->slots, (size_t)cap * sizeof(Slot));
+            if (!grown)
+                return PyErr_NoMemory();
+            self->slots = grown;
+            self->cap = cap;
+        }
+        id = self->nslots++;
+    }
+    Slot *s = &self->slots[id];
+    memset(s, 0, sizeof *s);
+    s->fd = fd;
+    s->rtcp_fd = rtcp_fd;
+    if (watch(self, fd, id, 0) < 0)
+        return NULL;
+    if (watch(self, rtcp_fd, id, 1) < 0) {
+        if (fd >= 0)
+            epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return NULL;
+    }
+    s->in_use = 1;
+    Py_INCREF(jitter);
+    Py_INCREF(reception);
+    s->jitter = (JitterBuffer *)jitter;
+    s->reception = (Reception *)reception;
+    s->ssrc = ssrc;
+    s->seq = (uint16_t)seq;
+    s->ts = ts;
+    s->marker = 1;
+    return PyLong_FromLong(id);
+}
+
+/* remove(slot): stop reading its sockets (Python closes them) */
+static PyObject *Core_remove(Core *self, PyObject *args) {
+    int id;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    if (s->fd >= 0)
+        epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    if (s->rtcp_fd >= 0)
+        epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->rtcp_fd, NULL);
+    s->in_use = 0;
+    Py_CLEAR(s->jitter);
+    Py_CLEAR(s->reception);
+    Py_RETURN_NONE;
+}
+
+static int parse_addr(const char *host, int port, struct sockaddr_in *out) {
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)port);
+    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &out->sin_addr) != 1) {
+        PyErr_Format(PyExc_ValueError, "not an IPv4 address and port: %s:%d", host, port);
+        return -1;
+    }
+    return 0;
+}
+
+/* configure(slot, started, hold, latched, pt, law, remote_host or None, remote_port, remote_ssrc or -1):
+   what makes a packet the usual one (law: 0 PCMU, 1 PCMA) and where `send` sends */
+static PyObject *Core_configure(Core *self, PyObject *args) {
+    int id, started, hold, latched, pt, law, port;
+    const char *host;
+    long long remote_ssrc;
+    if (!PyArg_ParseTuple(args, "ipppiiziL", &id, &started, &hold, &latched, &pt, &law, &host, &port, &remote_ssrc))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    struct sockaddr_in remote;
+    if (host && parse_addr(host, port, &remote) < 0)
+        return NULL;
+    s->has_remote = host != NULL;
+    if (host)
+        s->remote = remote;
+    s->started = started;
+    s->hold = hold;
+    s->latched = latched;
+    s->pt = pt;
+    s->law = law ? 1 : 0;
+    s->has_remote_ssrc = remote_ssrc >= 0;
+    s->remote_ssrc = (uint32_t)(remote_ssrc >= 0 ? remote_ssrc : 0);
+    Py_RETURN_NONE;
+}
+
+static int is_usual(Slot *s, const uint8_t *d, ssize_t n, const struct sockaddr_in *from) {
+    return s->started && n > 12 && d[0] == 0x80 && (d[1] & 0x7F) == s->pt && s->latched && s->has_remote &&
+           s->has_remote_ssrc && from->sin_port == s->remote.sin_port &&
+           from->sin_addr.s_addr == s->remote.sin_addr.s_addr &&
+           ((uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11]) == s->remote_ssrc;
+}
+
+/* receive(now) -> [(slot, data, (host, port), rtcp)]: every datagram waiting; the usual packets are counted
+   and buffered here, the others are returned for Python */
+static PyObject *Core_receive(Core *self, PyObject *args) {
+    double now;
+    if (!PyArg_ParseTuple(args, "d", &now))
+        return NULL;
+    PyObject *others = PyList_New(0);
+    if (!others)
+        return NULL;
+    struct epoll_event events[256];
+    uint8_t buf[2048];
+    for (int round = 0; round < 8; round++) {
+        int n = epoll_wait(self->epfd, events, 256, 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            int id = (int)(events[i].data.u64 >> 1), rtcp = (int)(events[i].data.u64 & 1);
+            if (id >= self->nslots || !self->slots[id].in_use)
+                continue;
+            Slot *s = &self->slots[id];
+            struct sockaddr_in from;
+            socklen_t fromlen = sizeof from;
+            ssize_t got = recvfrom(rtcp ? s->rtcp_fd : s->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
+                                   &fromlen);
+            if (got < 0 || from.sin_family != AF_INET)
+                continue; /* nothing after all, or an ICMP error from an earlier send */
+            if (!rtcp && is_usual(s, buf, got, &from)) {
+                s->source_at = now;
+                s->packets_received++;
+                s->bytes_received += (unsigned long long)got;
+                uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+                reception_update(s->reception, s->remote_ssrc, (uint16_t)(buf[2] << 8 | buf[3]), ts, now);
+                if (!s->hold)
+                    jb_push(s->jitter, s->remote_ssrc, ts, buf + 12, (int)(got - 12));
+                continue;
+            }
+            char host[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &from.sin_addr, host, sizeof host);
+            PyObject *item = Py_BuildValue("(iy#(si)O)", id, (const char *)buf, (Py_ssize_t)got, host,
+                                           (int)ntohs(from.sin_port), rtcp ? Py_True : Py_False);
+            if (!item || PyList_Append(others, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(others);
+                return NULL;
+            }
+            Py_DECREF(item);
+        }
+    }
+    return others;
+}
+
+/* count(slot, nbytes, now): a packet Python took as the call's (source_at, counters) */
+static PyObject *Core_count(Core *self, PyObject *args) {
+    int id;
+    Py_ssize_t nbytes;
+    double now;
+    if (!PyArg_ParseTuple(args, "ind", &id, &nbytes, &now))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    s->source_at = now;
+    s->packets_received++;
+    s->bytes_received += (unsigned long long)nbytes;
+    Py_RETURN_NONE;
+}
+
+/* take(slots, out, kinds): for each slot of the int32 array SLOTS, its due frame decoded into row i of the
+   int16 matrix OUT (len(slots) x frame); kinds[i] = 1 when it is audio, 0 when nothing plays or it is the
+   codec's digital silence (the row is then left as it was) */
+static PyObject *Core_take(Core *self, PyObject *args) {
+    Py_buffer ids, out, kinds;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &ids, &out, &kinds))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = ids.len / (Py_ssize_t)sizeof(int32_t);
+    if (kinds.len < n || out.len < n * 160 * (Py_ssize_t)sizeof(int16_t)) {
+        PyErr_SetString(PyExc_ValueError, "take: OUT and KINDS are too small");
+        goto done;
+    }
+    const int32_t *slot_ids = ids.buf;
+    int16_t *rows = out.buf;
+    uint8_t *kind = kinds.buf;
+    uint8_t frame[160];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        kind[i] = 0;
+        int id = slot_ids[i];
+        if (id < 0 || id >= self->nslots || !self->slots[id].in_use)
+            continue;
+        Slot *s = &self->slots[id];
+        JitterBuffer *jb = s->jitter;
+        if (s->hold || jb->frame != 160 || jb_pop(jb, frame) == POP_NONE)
+            continue;
+        int silent = 1;
+        for (int k = 0; k < 160; k++)
+            if (frame[k] != jb->fill) {
+                silent = 0;
+                break;
+            }
+        if (silent)
+            continue;
+        const int16_t *table = self->decode[s->law];
+        int16_t *row = rows + i * 160;
+        for (int k = 0; k < 160; k++)
+            row[k] = table[frame[k]];
+        kind[i] = 1;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&kinds);
+    return result;
+}
+
+static void send_packet(Slot *s, uint8_t *pkt, size_t len, size_t payload) {
+    ssize_t r = sendto(s->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&s->remote, sizeof s->remote);
+    (void)r; /* a full socket buffer or an ICMP error: the datagram is lost, as on the wire */
+    s->seq++;
+    s->sent_packets++;
+    s->sent_octets += payload;
+}
+
+static void put_header(uint8_t *p, int pt, int marker, uint16_t seq, uint32_t ts, uint32_t ssrc) {
+    p[0] = 0x80;
+    p[1] = (uint8_t)(pt | (marker ? 0x80 : 0));
+    p[2] = (uint8_t)(seq >> 8);
+    p[3] = (uint8_t)seq;
+    p[4] = (uint8_t)(ts >> 24);
+    p[5] = (uint8_t)(ts >> 16);
+    p[6] = (uint8_t)(ts >> 8);
+    p[7] = (uint8_t)ts;
+    p[8] = (uint8_t)(ssrc >> 24);
+    p[9] = (uint8_t)(ssrc >> 16);
+    p[10] = (uint8_t)(ssrc >> 8);
+    p[11] = (uint8_t)ssrc;
+}
+
+/* send(slot, frame or None): one 20 ms frame of int16 samples (None: digital silence) in the negotiated codec */
+static PyObject *Core_send(Core *self, PyObject *args) {
+    int id;
+    PyObject *frame;
+    if (!PyArg_ParseTuple(args, "iO", &id, &frame))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    uint8_t pkt[12 + 160];
+    if (frame == Py_None) {
+        memset(pkt + 12, s->law ? 0xD5 : 0xFF, 160);
+    } else {
+        Py_buffer b;
+        if (PyObject_GetBuffer(frame, &b, PyBUF_C_CONTIGUOUS) < 0)
+            return NULL;
+        if (b.len != 320) {
+            PyBuffer_Release(&b);
+            PyErr_SetString(PyExc_ValueError, "send: a frame is 160 int16 samples");
+            return NULL;
+        }
+        const int16_t *pcm = b.buf;
+        const uint8_t *table = self->encode[s->law];
+        for (int k = 0; k < 160; k++)
+            pkt[12 + k] = table[(uint16_t)pcm[k]];
+        PyBuffer_Release(&b);
+    }
+    if (s->fd >= 0 && s->has_remote) {
+        put_header(pkt, s->pt, s->marker, s->seq, s->ts, s->ssrc);
+        s->marker = 0;
+        send_packet(s, pkt, sizeof pkt, 160);
+    }
+    Py_RETURN_NONE;
+}
+
+/* send_raw(slot, pt, ts, marker, payload): another packet of our stream (RFC 4733), next sequence number */
+static PyObject *Core_send_raw(Core *self, PyObject *args) {
+    int id, pt, marker;
+    unsigned int ts;
+    Py_buffer payload;
+    if (!PyArg_ParseTuple(args, "iiIpy*", &id, &pt, &ts, &marker, &payload))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s || payload.len > 1500) {
+        if (s)
+            PyErr_SetString(PyExc_ValueError, "payload too long");
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    uint8_t pkt[12 + 1500];
+    put_header(pkt, pt, marker, s->seq, ts, s->ssrc);
+    memcpy(pkt + 12, payload.buf, (size_t)payload.len);
+    if (s->fd >= 0 && s->has_remote)
+        send_packet(s, pkt, 12 + (size_t)payload.len, (size_t)payload.len);
+    PyBuffer_Release(&payload);
+    Py_RETURN_NONE;
+}
+
+/* advance(slot, marker): the stream's clock moves on one frame; MARKER: the next audio packet starts a talkspurt */
+static PyObject *Core_advance(Core *self, PyObject *args) {
+    int id, marker;
+    if (!PyArg_ParseTuple(args, "ip", &id, &marker))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    s->ts += 160;
+    if (marker)
+        s->marker = 1;
+    Py_RETURN_NONE;
+}
+
+/* state(slot) -> (ssrc, seq, ts, sent_packets, sent_octets, source_at, packets_received, bytes_received) */
+static PyObject *Core_state(Core *self, PyObject *args) {
+    int id;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    return Py_BuildValue("(kikKKdKK)", (unsigned long)s->ssrc, (int)s->seq, (unsigned long)s->ts, s->sent_packets,
+                         s->sent_octets, s->source_at, s->packets_received, s->bytes_received);
+}
+
+static PyMethodDef Core_methods[] = {
+    {"add", (PyCFunction)Core_add, METH_VARARGS, NULL},
+    {"remove", (PyCFunction)Core_remove, METH_VARARGS, NULL},
+    {"configure", (PyCFunction)Core_configure, METH_VARARGS, NULL},
+    {"receive", (PyCFunction)Core_receive, METH_VARARGS, NULL},
+    {"count", (PyCFunction)Core_count, METH_VARARGS, NULL},
+    {"take", (PyCFunction)Core_take, METH_VARARGS, NULL},
+    {"send", (PyCFunction)Core_send, METH_VARARGS, NULL},
+    {"send_raw", (PyCFunction)Core_send_raw, METH_VARARGS, NULL},
+    {"advance", (PyCFunction)Core_advance, METH_VARARGS, NULL},
+    {"state", (PyCFunction)Core_state, METH_VARARGS, NULL},
+    {NULL}};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relaybox.media._rtpcore.Core",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "every RTP endpoint of a pacer: one epoll, the usual packets handled in C",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Core_init,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_methods = Core_methods,
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rtpcore", "relaybox's RTP hot path", -1, NULL};
+
+PyMODINIT_FUNC PyInit__rtpcore(void) {
+    if (PyType_Ready(&JitterBufferType) < 0 || PyType_Ready(&ReceptionType) < 0 || PyType_Ready(&CoreType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "JitterBuffer", (PyObject *)&JitterBufferType) < 0 ||
+        PyModule_AddObjectRef(m, "Reception", (PyObject *)&ReceptionType) < 0 ||
+        PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
