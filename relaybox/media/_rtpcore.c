@@ -9,7 +9,9 @@
  *   Core          every endpoint's sockets in one epoll: `receive` reads all waiting datagrams and keeps the
  *                 usual packet (the negotiated codec from the latched source) in C, handing the others to
  *                 Python; `take` decodes each endpoint's due frame into one int16 matrix; `send` encodes a
- *                 frame, builds the RTP header and sends it.
+ *                 frame, builds the RTP header and sends it; `quiet` does a whole tick (silence out) for the
+ *                 endpoints Python has nothing to do for; while `capture` is on, both directions of every
+ *                 tick are kept for recordings, and `drain` hands them over.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -368,6 +370,34 @@ static PyTypeObject ReceptionType = {
 /* -- Core --------------------------------------------------------------------------------------------- */
 
 typedef struct {
+    int16_t *data;
+    size_t len, cap;
+} Pcm;
+
+static int pcm_append(Pcm *p, const int16_t *frame) { /* FRAME samples, or zeros for NULL */
+    if (p->len + 160 > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 160 * 256;
+        int16_t *grown = PyMem_Realloc(p->data, cap * sizeof(int16_t));
+        if (!grown)
+            return -1;
+        p->data = grown;
+        p->cap = cap;
+    }
+    if (frame)
+        memcpy(p->data + p->len, frame, 160 * sizeof(int16_t));
+    else
+        memset(p->data + p->len, 0, 160 * sizeof(int16_t));
+    p->len += 160;
+    return 0;
+}
+
+static void pcm_free(Pcm *p) {
+    PyMem_Free(p->data);
+    p->data = NULL;
+    p->len = p->cap = 0;
+}
+
+typedef struct {
     int in_use, fd, rtcp_fd;
     JitterBuffer *jitter; /* owned references */
     Reception *reception;
@@ -384,6 +414,10 @@ typedef struct {
     uint16_t seq;
     int marker;
     unsigned long long sent_packets, sent_octets;
+    /* recording: this tick's frames each way (zeros unless `has_`), and every tick's so far */
+    int capture, has_rx, has_tx, capture_failed;
+    int16_t rx[160], tx[160];
+    Pcm speak, listen;
 } Slot;
 
 typedef struct {
@@ -426,6 +460,8 @@ static void Core_dealloc(Core *self) {
     for (int i = 0; i < self->nslots; i++) {
         Py_XDECREF(self->slots[i].jitter);
         Py_XDECREF(self->slots[i].reception);
+        pcm_free(&self->slots[i].speak);
+        pcm_free(&self->slots[i].listen);
     }
     PyMem_Free(self->slots);
     if (self->epfd > 0)
@@ -515,6 +551,8 @@ static PyObject *Core_remove(Core *self, PyObject *args) {
     s->in_use = 0;
     Py_CLEAR(s->jitter);
     Py_CLEAR(s->reception);
+    pcm_free(&s->speak);
+    pcm_free(&s->listen);
     Py_RETURN_NONE;
 }
 
@@ -669,6 +707,10 @@ static PyObject *Core_take(Core *self, PyObject *args) {
         for (int k = 0; k < 160; k++)
             row[k] = table[frame[k]];
         kind[i] = 1;
+        if (s->capture) {
+            memcpy(s->rx, row, sizeof s->rx);
+            s->has_rx = 1;
+        }
     }
     result = Py_NewRef(Py_None);
 done:
@@ -701,11 +743,20 @@ static void put_header(uint8_t *p, int pt, int marker, uint16_t seq, uint32_t ts
     p[11] = (uint8_t)ssrc;
 }
 
-/* send(slot, frame or None): one 20 ms frame of int16 samples (None: digital silence) in the negotiated codec */
+static void send_audio(Slot *s, uint8_t *pkt) { /* pkt: 12 bytes of room, then the 160 payload bytes */
+    if (s->fd < 0 || !s->has_remote)
+        return;
+    put_header(pkt, s->pt, s->marker, s->seq, s->ts, s->ssrc);
+    s->marker = 0;
+    send_packet(s, pkt, 12 + 160, 160);
+}
+
+/* send(slot, frame or None, transmit): this tick's 20 ms of int16 samples toward the far end (None: digital
+   silence); TRANSMIT: encoded in the negotiated codec and sent (else only kept for a recording) */
 static PyObject *Core_send(Core *self, PyObject *args) {
-    int id;
+    int id, transmit;
     PyObject *frame;
-    if (!PyArg_ParseTuple(args, "iO", &id, &frame))
+    if (!PyArg_ParseTuple(args, "iOp", &id, &frame, &transmit))
         return NULL;
     Slot *s = core_slot(self, id);
     if (!s)
@@ -726,13 +777,14 @@ static PyObject *Core_send(Core *self, PyObject *args) {
         const uint8_t *table = self->encode[s->law];
         for (int k = 0; k < 160; k++)
             pkt[12 + k] = table[(uint16_t)pcm[k]];
+        if (s->capture) {
+            memcpy(s->tx, pcm, sizeof s->tx);
+            s->has_tx = 1;
+        }
         PyBuffer_Release(&b);
     }
-    if (s->fd >= 0 && s->has_remote) {
-        put_header(pkt, s->pt, s->marker, s->seq, s->ts, s->ssrc);
-        s->marker = 0;
-        send_packet(s, pkt, sizeof pkt, 160);
-    }
+    if (transmit)
+        send_audio(s, pkt);
     Py_RETURN_NONE;
 }
 
@@ -759,7 +811,17 @@ static PyObject *Core_send_raw(Core *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* advance(slot, marker): the stream's clock moves on one frame; MARKER: the next audio packet starts a talkspurt */
+/* the end of a slot's tick: its frames each way are recorded, its clock moves on one frame */
+static void end_tick(Slot *s) {
+    if (s->capture && !s->capture_failed &&
+        (pcm_append(&s->speak, s->has_rx ? s->rx : NULL) < 0 || pcm_append(&s->listen, s->has_tx ? s->tx : NULL) < 0))
+        s->capture_failed = 1; /* out of memory: `drain` says so */
+    s->has_rx = s->has_tx = 0;
+    s->ts += 160;
+}
+
+/* advance(slot, marker): the end of the slot's tick (see end_tick); MARKER: the next audio packet starts a
+   talkspurt */
 static PyObject *Core_advance(Core *self, PyObject *args) {
     int id, marker;
     if (!PyArg_ParseTuple(args, "ip", &id, &marker))
@@ -767,10 +829,80 @@ static PyObject *Core_advance(Core *self, PyObject *args) {
     Slot *s = core_slot(self, id);
     if (!s)
         return NULL;
-    s->ts += 160;
+    end_tick(s);
     if (marker)
         s->marker = 1;
     Py_RETURN_NONE;
+}
+
+/* quiet(slots, busy): a whole tick for each slot of the int32 array SLOTS whose byte in BUSY is 0: digital
+   silence out (unless on hold), its frames recorded, its clock on one frame */
+static PyObject *Core_quiet(Core *self, PyObject *args) {
+    Py_buffer ids, busy;
+    if (!PyArg_ParseTuple(args, "y*y*", &ids, &busy))
+        return NULL;
+    Py_ssize_t n = ids.len / (Py_ssize_t)sizeof(int32_t);
+    if (busy.len < n) {
+        PyBuffer_Release(&ids);
+        PyBuffer_Release(&busy);
+        PyErr_SetString(PyExc_ValueError, "quiet: BUSY is too small");
+        return NULL;
+    }
+    const int32_t *slot_ids = ids.buf;
+    const uint8_t *flags = busy.buf;
+    uint8_t silence[2][12 + 160];
+    memset(silence[0] + 12, 0xFF, 160);
+    memset(silence[1] + 12, 0xD5, 160);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int id = slot_ids[i];
+        if (flags[i] || id < 0 || id >= self->nslots || !self->slots[id].in_use)
+            continue;
+        Slot *s = &self->slots[id];
+        if (!s->hold)
+            send_audio(s, silence[s->law]);
+        end_tick(s);
+    }
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&busy);
+    Py_RETURN_NONE;
+}
+
+/* capture(slot, on): keep both directions of every tick from now on (True), or stop and forget them */
+static PyObject *Core_capture(Core *self, PyObject *args) {
+    int id, on;
+    if (!PyArg_ParseTuple(args, "ip", &id, &on))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    s->capture = on;
+    s->capture_failed = s->has_rx = s->has_tx = 0;
+    s->speak.len = s->listen.len = 0;
+    if (!on) {
+        pcm_free(&s->speak);
+        pcm_free(&s->listen);
+    }
+    Py_RETURN_NONE;
+}
+
+/* drain(slot) -> (speak, listen): the int16 samples captured each way since the last drain */
+static PyObject *Core_drain(Core *self, PyObject *args) {
+    int id;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    Slot *s = core_slot(self, id);
+    if (!s)
+        return NULL;
+    if (s->capture_failed) {
+        s->capture_failed = 0;
+        return PyErr_NoMemory();
+    }
+    const char *speak = s->speak.data ? (const char *)s->speak.data : "";
+    const char *listen = s->listen.data ? (const char *)s->listen.data : ""; /* NULL would give None */
+    PyObject *out = Py_BuildValue("(y#y#)", speak, (Py_ssize_t)(s->speak.len * sizeof(int16_t)), listen,
+                                  (Py_ssize_t)(s->listen.len * sizeof(int16_t)));
+    s->speak.len = s->listen.len = 0;
+    return out;
 }
 
 /* state(slot) -> (ssrc, seq, ts, sent_packets, sent_octets, source_at, packets_received, bytes_received) */
@@ -795,6 +927,9 @@ static PyMethodDef Core_methods[] = {
     {"send", (PyCFunction)Core_send, METH_VARARGS, NULL},
     {"send_raw", (PyCFunction)Core_send_raw, METH_VARARGS, NULL},
     {"advance", (PyCFunction)Core_advance, METH_VARARGS, NULL},
+    {"quiet", (PyCFunction)Core_quiet, METH_VARARGS, NULL},
+    {"capture", (PyCFunction)Core_capture, METH_VARARGS, NULL},
+    {"drain", (PyCFunction)Core_drain, METH_VARARGS, NULL},
     {"state", (PyCFunction)Core_state, METH_VARARGS, NULL},
     {NULL}};
 

@@ -301,6 +301,7 @@ class CallMedia:
     def hear(self, entry: dict[str, Any]) -> None:
         if self.closed:
             return
+        self._wake()
         self.heard_log.append(entry)
         del self.heard_log[:-50]
         kind = entry.get("type")
@@ -380,10 +381,12 @@ class CallMedia:
 
     def _play(self, samples: Samples, gain: bool = True) -> None:
         self.playout.add(samples, gain=gain)
+        self._wake()
 
     def pause_playback(self, on: bool) -> None:
         """A play paused (True) or resumed: what is queued waits where it is."""
         self.playout.paused = on
+        self._wake()
 
     def set_volume(self, gain_db: float) -> None:
         """The play's volume, -40..+40 dB, from the next frame on."""
@@ -423,7 +426,7 @@ class CallMedia:
                     parts.append(tone(DTMF_FREQS[key.upper()], KEY_SECONDS, 12000.0))
                     parts.append(np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16))
             if parts:
-                self.playout.add(np.concatenate(parts), gain=False)
+                self._play(np.concatenate(parts), gain=False)
 
     # -- the 20 ms frames ----------------------------------------------------------------------------
 
@@ -441,12 +444,27 @@ class CallMedia:
         return frame
 
     def _on_sent(self, frame: Samples) -> None:
-        """After each tick: both directions of this 20 ms are known; record and tap them."""
-        t = self._now
-        for rec in self.recordings:
-            rec.feed(t, self._received, frame, self._voiced)
+        """After each tick in Python: both directions of this 20 ms are known; tap them, and measure the sound
+        for recordings with silence timeouts (the pacer's core keeps the audio itself: `start_recording`)."""
         for tap in self.taps:
             tap.feed(self._received, frame)
+        for rec in self.recordings:
+            if rec.timed:
+                rec.observe(self._now, frame, self._voiced)
+        self.endpoint.busy = self._needs_ticks()
+
+    def _needs_ticks(self) -> bool:
+        """Something here has work every 20 ms: else the pacer's core ticks the call alone (silence out, the
+        audio recorded) until a key, a tone or an action (`_wake`) comes."""
+        ep = self.endpoint
+        return bool(self.playout.segments or self.fax is not None or self.mixer is not None or self.taps
+                    or self._vad_on or self._voiced or (self.utterances is not None and self.utterances.speaking)
+                    or (self.dtmf is not None and not self.dtmf.idle) or self.tones.freq is not None
+                    or ep.queued_seconds or ep.sending_digits)
+
+    def _wake(self) -> None:
+        """Tick in Python from the next tick on (it goes quiet again by itself when nothing is left to do)."""
+        self.endpoint.busy = True
 
     def _on_audio(self, frame: Samples) -> None:
         """Each tick's received FRAME; the pacer has analysed it (`RtpEndpoint.energy`/`dtmf_key`/`tone_peak`),
@@ -587,6 +605,10 @@ class CallMedia:
                         timed: bool = True) -> CallRecording:
         """TIMED: the recording has silence timeouts (it needs the voice activity of the far end)."""
         rec = CallRecording(path, fmt, stereo, direction, self.clock.now(), timed)
+        self._drain()  # what came before is the other recordings' only
+        if not self.recordings:
+            self.endpoint.capture(True)
+        rec.flush = self._drain
         self.recordings.append(rec)
         original_finish, original_cancel = rec.finish, rec.cancel
 
@@ -604,8 +626,20 @@ class CallMedia:
 
     def _forget(self, rec: CallRecording) -> None:
         if rec in self.recordings:
+            self._drain()
             self.recordings.remove(rec)
+            if not self.recordings:
+                self.endpoint.capture(False)
             self._wants_changed()
+
+    def _drain(self) -> None:
+        """The audio the pacer's core captured since the last drain goes to every recording (each applies its
+        own pause)."""
+        if not self.recordings:
+            return
+        speak, listen = self.endpoint.drain()
+        for rec in self.recordings:
+            rec.add(speak, listen)
 
     def tap_opener(self, direction: str) -> RealTapper:
         return RealTapper(self, direction)
@@ -630,6 +664,7 @@ class CallMedia:
         """What the per-frame analysis must compute changed (a collect, AMD, a recording, a detection)."""
         self.endpoint.want_tones = self.tone_watchers > 0 or bool(self.amd_sessions) or self.hints is not None
         self._vad_on = self.needs_voice
+        self._wake()
 
     def transcribe(self, on: bool) -> None:
         """A transcription starts (True) or ends: utterances are recognised free-form while one runs."""
@@ -665,6 +700,7 @@ class CallMedia:
         spandsp()  # fail now, naming libspandsp2, if it is missing
         run = _FaxRun(self, direction, document, identity, header, on_page, on_done, workdir)
         self.fax = run
+        self._wake()
         self.playout.clear()
         self._spawn(run.start())
         return run
@@ -679,6 +715,7 @@ class CallMedia:
         for party in (self, other):
             mixer.join(party)
             party.mixer = mixer
+            party._wake()
         self.peer, other.peer = other, self
         return True
 
@@ -691,6 +728,7 @@ class CallMedia:
         if muted:
             mixer.gains[self] = 0.0
         self.mixer = mixer
+        self._wake()
         return mixer
 
     def unbridge(self) -> None:

@@ -61,9 +61,21 @@ PAUSES = {"w": 0.5, "W": 1.0}
 MAX_QUEUE_SECONDS = 600.0
 
 
+@dataclass(slots=True)
+class _Order:
+    members: list[RtpEndpoint]
+    slots: npt.NDArray[np.int32]  # each member's slot in the core
+    wanted: npt.NDArray[np.intp]  # the members that `analyse`
+    rows: npt.NDArray[np.intp]  # their analysis rows
+    tones: npt.NDArray[np.bool_]  # their `want_tones`
+
+
 class Pacer:
     """One timer per event loop that ticks every endpoint every 20 ms, on absolute deadlines (no drift).
-    If the loop stalls for more than 100 ms the missed ticks are skipped rather than bursted."""
+    If the loop stalls for more than 100 ms the missed ticks are skipped rather than bursted.
+
+    An endpoint whose owner has nothing to do this tick (`busy` false: nothing to play, no detector
+    under way, no key or tone heard) costs no Python: the core sends its silence and records it."""
 
     _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
 
@@ -74,6 +86,7 @@ class Pacer:
         self.core = _rtpcore.Core(g711.ULAW_DECODE.tobytes(), g711.ALAW_DECODE.tobytes(),
                                   g711.ULAW_BY_BITS.tobytes(), g711.ALAW_BY_BITS.tobytes())
         self.slots: dict[int, RtpEndpoint] = {}  # the core's slot -> its endpoint
+        self.order: _Order | None = None
         self._prev = np.zeros((64, FRAME), dtype=np.int16)  # per analysis row: the previous received frame
         self._prev_energy = np.zeros(64)
         self._rows = 0
@@ -120,25 +133,21 @@ class Pacer:
             except Exception:
                 log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
 
-    def _analyse(self, eps: list[RtpEndpoint], frames: npt.NDArray[np.int16]) -> None:
-        """The detectors' maths for every endpoint that asked (`analyse`; FRAMES: their received frames), in one
-        batch: see `tones.analyse`. Each such endpoint has a row of `_prev`/`_prev_energy` (its previous frame)
-        for the 40 ms windows."""
-        if not eps:
-            return
-        for ep in eps:
-            if ep.row < 0:
-                ep.row = self._free_rows.pop() if self._free_rows else self._grow()
-        rows = np.fromiter((ep.row for ep in eps), dtype=np.intp, count=len(eps))
-        energy, keys, tone_peaks = tones.analyse(
-            frames, self._prev[rows], self._prev_energy[rows],
-            np.fromiter((ep.want_tones for ep in eps), dtype=bool, count=len(eps)))
-        self._prev[rows] = frames
-        self._prev_energy[rows] = energy
-        for ep, e, key, peak in zip(eps, energy.tolist(), keys.tolist(), tone_peaks.tolist(), strict=True):
-            ep.energy = e
-            ep.dtmf_key = None if key < 0 else tones.key_name(key)
-            ep.tone_peak = None if math.isnan(peak) else peak
+    def _order(self) -> _Order:
+        """The members in tick order, with their slots and analysis rows (rebuilt when members come or go, or
+        one's `analyse` changes)."""
+        if self.order is None:
+            members = list(self.members.values())
+            wanted = [i for i, ep in enumerate(members) if ep.analyse]
+            for i in wanted:
+                ep = members[i]
+                if ep.row < 0:
+                    ep.row = self._free_rows.pop() if self._free_rows else self._grow()
+            self.order = _Order(
+                members, np.fromiter((ep.slot for ep in members), dtype=np.int32, count=len(members)),
+                np.array(wanted, dtype=np.intp), np.array([members[i].row for i in wanted], dtype=np.intp),
+                np.array([members[i].want_tones for i in wanted], dtype=bool))
+        return self.order
 
     def _grow(self) -> int:
         """A new analysis row (the arrays double when full)."""
@@ -159,12 +168,14 @@ class Pacer:
 
     def add(self, ep: RtpEndpoint) -> None:
         self.members[id(ep)] = ep
+        self.order = None
         if self.handle is None:
             self.next_at = self.loop.time() + PTIME
             self.handle = self.loop.call_at(self.next_at, self._tick)
 
     def remove(self, ep: RtpEndpoint) -> None:
         self.members.pop(id(ep), None)
+        self.order = None
         if not self.members and self.handle is not None:
             self.handle.cancel()
             self.handle = None
@@ -182,21 +193,40 @@ class Pacer:
         t0 = time.thread_time()
         self.receive()
         t1 = time.thread_time()
-        members = list(self.members.values())
-        n = len(members)
+        order = self._order()
+        members, n = order.members, len(order.members)
         frames = np.zeros((n, FRAME), dtype=np.int16)  # this tick's received frames, decoded by the core
         audio = np.zeros(n, dtype=np.uint8)
-        self.core.take(np.fromiter((ep.slot for ep in members), dtype=np.int32, count=n), frames, audio)
-        for ep, row, heard in zip(members, frames, audio.tolist(), strict=True):
-            ep.received = row if heard else SILENCE
-        wanted = [i for i, ep in enumerate(members) if ep.analyse]
-        self._analyse([members[i] for i in wanted], frames[wanted])
+        self.core.take(order.slots, frames, audio)
+        busy = np.fromiter((ep.busy for ep in members), dtype=np.uint8, count=n)
+        results: tuple[list[float], list[int], list[float]] | None = None
+        at = np.full(n, -1, dtype=np.intp)  # member -> its row in the analysis results
+        if len(order.wanted):
+            # the detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`;
+            # `_prev`/`_prev_energy` keep each one's previous frame for the 40 ms windows
+            received = frames[order.wanted]
+            energy, keys, peaks = tones.analyse(received, self._prev[order.rows], self._prev_energy[order.rows],
+                                                order.tones)
+            self._prev[order.rows] = received
+            self._prev_energy[order.rows] = energy
+            busy[order.wanted[(keys >= 0) | ~np.isnan(peaks)]] = 1  # a key or a tone: Python looks at it
+            at[order.wanted] = np.arange(len(order.wanted))
+            results = energy.tolist(), keys.tolist(), peaks.tolist()
         t2 = time.thread_time()
-        for ep in members:
+        for i in np.flatnonzero(busy).tolist():
+            ep = members[i]
+            ep.received = frames[i] if audio[i] else SILENCE
+            j = int(at[i])
+            if results is not None and j >= 0:
+                ep.energy = results[0][j]
+                key, peak = results[1][j], results[2][j]
+                ep.dtmf_key = None if key < 0 else tones.key_name(key)
+                ep.tone_peak = None if math.isnan(peak) else peak
             try:
                 ep.tick()
             except Exception:
                 log.exception("rtp endpoint %s: tick failed", ep.port)
+        self.core.quiet(order.slots, busy)  # the others' ticks: silence out, recordings, the RTP clock
         t3 = time.thread_time()
         cpu[0] += t1 - t0
         cpu[1] += t2 - t1
@@ -268,12 +298,15 @@ class RtpEndpoint:
         # frequency of a single tone
         self.pacer = Pacer.for_loop(loop)
         self.received: Samples = SILENCE
-        self.analyse = False
+        self._analyse = False
         self.row = -1  # the pacer's analysis row, while `analyse` is on
-        self.want_tones = False
+        self._want_tones = False
         self.energy = 0.0
         self.dtmf_key: str | None = None
         self.tone_peak: float | None = None
+        # the pacer ticks us in Python (`tick`) while busy; else its core sends silence. An owner that knows
+        # when it has nothing to do (CallMedia) clears it; anything queued here sets it
+        self.busy = True
         # sending (the sequence number and timestamp are the core's)
         self.ssrc = random.randrange(1, 1 << 32)
         self._queue: deque[Samples] = deque()
@@ -293,6 +326,27 @@ class RtpEndpoint:
         self.remote_reports: list[rtcp.Report] = []
         self._rtcp_handle: asyncio.TimerHandle | None = None
         self.cname = f"relaybox-{self.ssrc:08x}@{host}"
+
+    @property
+    def analyse(self) -> bool:
+        """The pacer analyses our received frames with every other endpoint's (energy, in-band DTMF)."""
+        return self._analyse
+
+    @analyse.setter
+    def analyse(self, on: bool) -> None:
+        self._analyse = on
+        self.pacer.order = None
+
+    @property
+    def want_tones(self) -> bool:
+        """The analysis also looks for single tones (fax CNG/CED, beeps): an FFT, so only when asked."""
+        return self._want_tones
+
+    @want_tones.setter
+    def want_tones(self, on: bool) -> None:
+        if on != self._want_tones:
+            self._want_tones = on
+            self.pacer.order = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -407,12 +461,25 @@ class RtpEndpoint:
             raise OverflowError("more than 10 minutes of audio queued")
         self._queue.append(np.asarray(samples, dtype=np.int16))
         self._queued += len(samples)
+        self.busy = True
 
     def clear(self) -> None:
         """Drop the queued audio (barge-in, a play stopped)."""
         self._queue.clear()
         self._queued = 0
         self._partial = None
+
+    def capture(self, on: bool) -> None:
+        """Keep both directions of every tick (for recordings: `drain`), or stop and forget them."""
+        if self.slot >= 0 and not self.closed:
+            self.pacer.core.capture(self.slot, on)
+
+    def drain(self) -> tuple[Samples, Samples]:
+        """What was received and sent since the last drain (while `capture` is on), as int16 samples."""
+        if self.slot < 0 or self.closed:
+            return np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16)
+        speak, listen = self.pacer.core.drain(self.slot)
+        return np.frombuffer(speak, dtype=np.int16), np.frombuffer(listen, dtype=np.int16)
 
     @property
     def queued_seconds(self) -> float:
@@ -429,6 +496,7 @@ class RtpEndpoint:
                 self._digits.append((key.upper(), duration_ms))
             else:
                 raise ValueError(f"not a DTMF key: {key!r}")
+        self.busy = True
 
     @property
     def sending_digits(self) -> bool:
@@ -466,11 +534,11 @@ class RtpEndpoint:
         if self.on_audio is not None:
             self.on_audio(self.received)
         frame = self._next_frame()
-        if not self.on_hold and self.remote is not None and self.rtp is not None:
-            if (self._event or self._gap or self._digits) and self._send_event():
-                frame = SILENCE  # the keys replace the audio while they last
-            else:
-                self.pacer.core.send(self.slot, None if frame is SILENCE else frame)
+        transmit = not self.on_hold and self.remote is not None and self.rtp is not None
+        if transmit and (self._event or self._gap or self._digits) and self._send_event():
+            frame = SILENCE  # the keys replace the audio while they last
+            transmit = False
+        self.pacer.core.send(self.slot, None if frame is SILENCE else frame, transmit)
         if self.on_sent is not None:
             self.on_sent(frame)
         self.pacer.core.advance(self.slot, self._mark)

@@ -5,6 +5,7 @@ needs for its timeouts (voice activity on the recorded direction)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +15,24 @@ from relaybox.media import FRAME, RATE, audiofiles
 
 Samples = npt.NDArray[np.int16]
 ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
-_SILENT = np.zeros(FRAME, dtype=np.int16)
 
 
 class _Track:
-    """One direction's samples, appended a frame at a time into one array that doubles when full: no
-    per-frame objects are kept, and the file is written from it without joining."""
+    """One direction's samples, appended into one array that doubles when full: the file is written from it
+    without joining pieces."""
 
     def __init__(self) -> None:
         self.data = np.empty(FRAME * 64, dtype=np.int16)
         self.size = 0
 
-    def append(self, frame: Samples) -> None:
-        if self.size + FRAME > len(self.data):
-            self.data = np.concatenate([self.data, np.empty_like(self.data)])
-        self.data[self.size:self.size + FRAME] = frame
-        self.size += FRAME
+    def extend(self, samples: Samples) -> None:
+        end = self.size + len(samples)
+        if end > len(self.data):
+            grown = np.empty(max(end, 2 * len(self.data)), dtype=np.int16)
+            grown[:self.size] = self.data[:self.size]
+            self.data = grown
+        self.data[self.size:end] = samples
+        self.size = end
 
     @property
     def samples(self) -> Samples:
@@ -37,7 +40,9 @@ class _Track:
 
 
 class CallRecording:
-    """TIMED: the recording has silence timeouts, so each frame's sound is measured (else it is not)."""
+    """The audio arrives in blocks of both directions (`add`, from the call's capture: `flush` asks for what
+    is pending before a pause, a resume or the end). TIMED: the recording has silence timeouts, so the
+    sound of each frame is measured (`observe`); else it is not."""
 
     def __init__(self, path: Path, fmt: str, stereo: bool, direction: str, t0: float, timed: bool = True) -> None:
         if direction not in ("speak", "listen", "both"):
@@ -56,45 +61,52 @@ class CallRecording:
         self.active = False
         self.last_sound = t0
         self.closed = False
+        self.flush: Callable[[], None] = lambda: None
 
-    def feed(self, t: float, speak: Samples, listen: Samples, speak_voiced: bool) -> None:
-        """One 20 ms tick at platform time T: the far end's frame (voiced or not) and ours."""
+    def add(self, speak: Samples, listen: Samples) -> None:
+        """The far end's audio and ours over the same stretch of time (as the pause then in force says)."""
+        if self.closed or self.paused == "skip":
+            return
+        if self.paused is not None:
+            speak = listen = np.zeros(len(speak), dtype=np.int16)
+        self.speak.extend(speak)
+        self.listen.extend(listen)
+
+    def observe(self, t: float, listen: Samples, speak_voiced: bool) -> None:
+        """One 20 ms tick at platform time T: whether the far end's frame was voiced, and ours."""
         if self.closed:
             return
-        if self.timed:
-            sound = False
-            if self.direction in ("speak", "both") and speak_voiced:
-                sound = True
-            if not sound and self.direction in ("listen", "both") and listen.any():
-                f = listen.astype(np.float32)
-                sound = float(np.dot(f, f)) > ACTIVE_ENERGY ** 2 * len(listen)
-            self.active = sound
-            if sound:
-                self.heard = True
-                self.last_sound = t
-        if self.paused is not None:
-            if self.paused == "skip":
-                return
-            speak = listen = _SILENT
-        self.speak.append(speak)
-        self.listen.append(listen)
+        sound = False
+        if self.direction in ("speak", "both") and speak_voiced:
+            sound = True
+        if not sound and self.direction in ("listen", "both") and listen.any():
+            f = listen.astype(np.float32)
+            sound = float(np.dot(f, f)) > ACTIVE_ENERGY ** 2 * len(listen)
+        self.active = sound
+        if sound:
+            self.heard = True
+            self.last_sound = t
 
     def activity(self, now: float) -> tuple[bool, bool, float]:
         """(anything heard since the start, sound right now, when the last sound was)."""
         return self.heard, self.active, self.last_sound
 
     def pause(self, behavior: str) -> None:
+        self.flush()
         self.paused = "skip" if behavior == "skip" else "silence"
 
     def resume(self) -> None:
+        self.flush()
         self.paused = None
 
     @property
     def seconds(self) -> float:
+        self.flush()
         return self.speak.size / RATE
 
     def finish(self) -> tuple[float, int]:
         """Write the file; returns (seconds, bytes)."""
+        self.flush()
         self.closed = True
         speak, listen = self.speak.samples, self.listen.samples
         if self.stereo:

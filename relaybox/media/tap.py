@@ -28,6 +28,7 @@ class _Fed:
     def start(self) -> None:
         self._pending = []
         self.call_media.taps.append(self)
+        self.call_media.endpoint.busy = True  # taps are fed every tick
 
     def add(self, start: float, segment: Any) -> None:
         """The symbolic sounds are already in the real audio."""

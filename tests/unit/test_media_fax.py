@@ -96,21 +96,33 @@ def test_mp3_written_and_decoded_back(tmp_path: Path) -> None:
 
 def test_recording_pauses_skip_or_mute_and_track_activity(tmp_path: Path) -> None:
     rec = CallRecording(tmp_path / "r.wav", "wav", False, "speak", 0.0)
+    pending: list[np.ndarray] = []  # the call's capture, handed over when the recording flushes
+
+    def flush() -> None:
+        speak = np.concatenate(pending) if pending else np.zeros(0, np.int16)
+        rec.add(speak, np.zeros_like(speak))
+        pending.clear()
+
+    rec.flush = flush
     loud = np.full(160, 1000, np.int16)
     quiet = np.zeros(160, np.int16)
     t = 0.0
-    for _ in range(10):
+
+    def tick(voiced: bool) -> None:
+        nonlocal t
         t += 0.02
-        rec.feed(t, loud, quiet, True)
+        pending.append(loud)
+        rec.observe(t, quiet, voiced)
+
+    for _ in range(10):
+        tick(True)
     rec.pause("skip")
     for _ in range(10):
-        t += 0.02
-        rec.feed(t, loud, quiet, True)
+        tick(True)
     rec.resume()
     rec.pause("silence")
     for _ in range(5):
-        t += 0.02
-        rec.feed(t, loud, quiet, False)
+        tick(False)
     rec.resume()
     heard, active, last = rec.activity(t)
     assert heard and not active and last == pytest.approx(0.4)
