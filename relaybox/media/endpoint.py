@@ -10,7 +10,8 @@ Agreed interface with the SIP stack (which negotiates SDP and then drives the en
 
 Media goes through callbacks and a queue, so `CallMedia`, a recorder or a bridge can sit on top:
 `on_audio(frame)` every 20 ms with the received audio after the jitter buffer (silence when nothing
-arrives), `on_sent(frame)` with each frame sent, `on_dtmf(key)` once per RFC 4733 event, `send(samples)`
+arrives), `on_sent(frame)` with each frame sent (both only while `busy`: an owner that clears it has
+nothing to do until it sets it again, and the pacer's core ticks the endpoint alone meanwhile), `on_dtmf(key)` once per RFC 4733 event, `send(samples)`
 to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
 `send_digits("123#")` for RFC 4733 keys. All endpoints of an event loop share one 20 ms pacer
 (`Pacer`), so a thousand calls cost one timer, not a thousand; the pacer also owns the sockets'

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from far_end import overhear
 
 from relaybox.clock import Clock
 from relaybox.domain.actions import MediaService
@@ -78,14 +79,7 @@ class FarEnd:
     def __init__(self, media: CallMedia) -> None:
         self.media = media
         self.heard: list[np.ndarray] = []
-        inner = media.endpoint.on_audio
-        assert inner is not None
-
-        def on_audio(frame: np.ndarray) -> None:
-            self.heard.append(frame)
-            inner(frame)
-
-        media.endpoint.on_audio = on_audio
+        overhear(media, self.heard.append)
 
     def say(self, text: str) -> float:
         speech = self.media._speech(text, VOICE)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from far_end import overhear
 
 from relaybox.media import audiofiles, g711
 from relaybox.media.callmedia import CallMedia
@@ -184,14 +185,7 @@ async def test_conference_mix_each_hears_the_others_and_a_muted_party_is_not_hea
     assert legs[1].join(mix) is mix and legs[2].join(mix, muted=True) is mix
     heard: list[list[np.ndarray]] = [[], [], []]
     for i, f in enumerate(far):
-        inner = f.endpoint.on_audio
-        assert inner is not None
-
-        def on_audio(frame: np.ndarray, i: int = i, inner: Any = inner) -> None:
-            heard[i].append(frame)
-            inner(frame)
-
-        f.endpoint.on_audio = on_audio
+        overhear(f, heard[i].append)
     freqs = (500.0, 1200.0, 2000.0)  # what each caller says
     for f, hz in zip(far, freqs, strict=True):
         f.endpoint.send(tone((hz,), 1.5, 6000.0))
