@@ -10,17 +10,20 @@ Agreed interface with the SIP stack (which negotiates SDP and then drives the en
 
 Media goes through callbacks and a queue, so `CallMedia`, a recorder or a bridge can sit on top:
 `on_audio(frame)` every 20 ms with the received audio after the jitter buffer (silence when nothing
-arrives), `on_sent(frame)` with each frame sent (both only while `busy`: an owner that clears it has
-nothing to do until it sets it again, and the pacer's core ticks the endpoint alone meanwhile), `on_dtmf(key)` once per RFC 4733 event, `send(samples)`
-to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
-`send_digits("123#")` for RFC 4733 keys. All endpoints of an event loop share one 20 ms pacer
-(`Pacer`), so a thousand calls cost one timer, not a thousand; the pacer also owns the sockets'
-readiness (one epoll for every endpoint, drained at each tick), so a tick reads every packet that
-arrived in the last 20 ms with one poll instead of one event-loop wake-up per packet. The received
-audio waits at most one tick in the kernel, which the jitter buffer's delay covers. The per-packet
-and per-frame work (reading the sockets, the usual packet into the jitter buffer, G.711, the RTP
-header, sending) is C's (`_rtpcore.Core`); what is not the usual packet (RFC 4733, RTCP, another
-source or SSRC, the other G.711 law) comes back here.
+arrives), `on_sent(frame)` with each frame sent, `on_dtmf(key)` once per RFC 4733 event,
+`send(samples)` to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
+`send_digits("123#")` for RFC 4733 keys. `on_audio` and `on_sent` run only while `busy`: an owner that
+clears it has nothing to do until it sets it again, and the pacer's core ticks the endpoint alone
+meanwhile (silence out, `capture` for recordings).
+
+All endpoints of an event loop share one 20 ms pacer (`Pacer`), so a thousand calls cost one timer,
+not a thousand; the pacer also owns the sockets' readiness (one epoll for every endpoint, drained at
+each tick), so a tick reads every packet that arrived in the last 20 ms with one poll instead of one
+event-loop wake-up per packet. The received audio waits at most one tick in the kernel, which the
+jitter buffer's delay covers. The per-packet and per-frame work (reading the sockets, the usual packet
+into the jitter buffer, G.711, energy and in-band DTMF, the RTP header, sending) is C's
+(`_rtpcore.Core`); what is not the usual packet (RFC 4733, RTCP, another source or SSRC, the other
+G.711 law) comes back here.
 
 Symmetric RTP: the remote address follows the source of received packets (latched on the first one
 after `start`/`update`, again on an SSRC change), so a far end behind NAT is reached where it is.
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import socket
 import time
@@ -66,9 +68,7 @@ MAX_QUEUE_SECONDS = 600.0
 class _Order:
     members: list[RtpEndpoint]
     slots: npt.NDArray[np.int32]  # each member's slot in the core
-    wanted: npt.NDArray[np.intp]  # the members that `analyse`
-    rows: npt.NDArray[np.intp]  # their analysis rows
-    tones: npt.NDArray[np.bool_]  # their `want_tones`
+    tonal: npt.NDArray[np.intp]  # the members that `want_tones`
 
 
 class Pacer:
@@ -88,10 +88,6 @@ class Pacer:
                                   g711.ULAW_BY_BITS.tobytes(), g711.ALAW_BY_BITS.tobytes())
         self.slots: dict[int, RtpEndpoint] = {}  # the core's slot -> its endpoint
         self.order: _Order | None = None
-        self._prev = np.zeros((64, FRAME), dtype=np.int16)  # per analysis row: the previous received frame
-        self._prev_energy = np.zeros(64)
-        self._rows = 0
-        self._free_rows: list[int] = []
         self.next_at = 0.0
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
@@ -135,37 +131,14 @@ class Pacer:
                 log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
 
     def _order(self) -> _Order:
-        """The members in tick order, with their slots and analysis rows (rebuilt when members come or go, or
-        one's `analyse` changes)."""
+        """The members in tick order, with their slots (rebuilt when members come or go, or one's `want_tones`
+        changes)."""
         if self.order is None:
             members = list(self.members.values())
-            wanted = [i for i, ep in enumerate(members) if ep.analyse]
-            for i in wanted:
-                ep = members[i]
-                if ep.row < 0:
-                    ep.row = self._free_rows.pop() if self._free_rows else self._grow()
             self.order = _Order(
                 members, np.fromiter((ep.slot for ep in members), dtype=np.int32, count=len(members)),
-                np.array(wanted, dtype=np.intp), np.array([members[i].row for i in wanted], dtype=np.intp),
-                np.array([members[i].want_tones for i in wanted], dtype=bool))
+                np.array([i for i, ep in enumerate(members) if ep.want_tones], dtype=np.intp))
         return self.order
-
-    def _grow(self) -> int:
-        """A new analysis row (the arrays double when full)."""
-        row = self._rows
-        if row == len(self._prev):
-            self._prev = np.concatenate([self._prev, np.zeros_like(self._prev)])
-            self._prev_energy = np.concatenate([self._prev_energy, np.zeros_like(self._prev_energy)])
-        self._rows += 1
-        return row
-
-    def release(self, ep: RtpEndpoint) -> None:
-        """EP closed: its analysis row (cleared) is free for another."""
-        if ep.row >= 0:
-            self._prev[ep.row] = 0
-            self._prev_energy[ep.row] = 0.0
-            self._free_rows.append(ep.row)
-            ep.row = -1
 
     def add(self, ep: RtpEndpoint) -> None:
         self.members[id(ep)] = ep
@@ -196,33 +169,27 @@ class Pacer:
         t1 = time.thread_time()
         order = self._order()
         members, n = order.members, len(order.members)
-        frames = np.zeros((n, FRAME), dtype=np.int16)  # this tick's received frames, decoded by the core
-        audio = np.zeros(n, dtype=np.uint8)
-        self.core.take(order.slots, frames, audio)
-        busy = np.fromiter((ep.busy for ep in members), dtype=np.uint8, count=n)
-        results: tuple[list[float], list[int], list[float]] | None = None
-        at = np.full(n, -1, dtype=np.intp)  # member -> its row in the analysis results
-        if len(order.wanted):
-            # the detectors' maths for every endpoint that asked (`analyse`), in one batch: see `tones.analyse`;
-            # `_prev`/`_prev_energy` keep each one's previous frame for the 40 ms windows
-            received = frames[order.wanted]
-            energy, keys, peaks = tones.analyse(received, self._prev[order.rows], self._prev_energy[order.rows],
-                                                order.tones)
-            self._prev[order.rows] = received
-            self._prev_energy[order.rows] = energy
-            busy[order.wanted[(keys >= 0) | ~np.isnan(peaks)]] = 1  # a key or a tone: Python looks at it
-            at[order.wanted] = np.arange(len(order.wanted))
-            results = energy.tolist(), keys.tolist(), peaks.tolist()
+        # this tick's received frames decoded by the core, with their energy and DTMF key (`analyse`), the
+        # frames before them (`want_tones`), and which endpoints Python must tick
+        frames = np.zeros((n, FRAME), dtype=np.int16)
+        prev = np.empty((n, FRAME), dtype=np.int16)
+        audio, busy = np.empty(n, dtype=np.uint8), np.empty(n, dtype=np.uint8)
+        energy, keys = np.empty(n), np.empty(n, dtype=np.int8)
+        self.core.take(order.slots, frames, audio, energy, keys, busy, prev)
+        peaks: dict[int, float] = {}
+        if len(order.tonal):  # single tones: an FFT of the last 40 ms, for the calls that want them
+            windows = np.concatenate((prev[order.tonal], frames[order.tonal]), axis=1).astype(np.float64)
+            found = tones.peaks(tones.spectrum(windows))
+            found[np.einsum("ij,ij->i", windows, windows) < tones.MIN_ENERGY] = np.nan
+            peaks = {int(order.tonal[k]): float(found[k]) for k in np.flatnonzero(~np.isnan(found))}
+            busy[list(peaks)] = 1
         t2 = time.thread_time()
         for i in np.flatnonzero(busy).tolist():
             ep = members[i]
             ep.received = frames[i] if audio[i] else SILENCE
-            j = int(at[i])
-            if results is not None and j >= 0:
-                ep.energy = results[0][j]
-                key, peak = results[1][j], results[2][j]
-                ep.dtmf_key = None if key < 0 else tones.key_name(key)
-                ep.tone_peak = None if math.isnan(peak) else peak
+            ep.energy = float(energy[i])
+            ep.dtmf_key = tones.key_name(int(keys[i]))
+            ep.tone_peak = peaks.get(i)
             try:
                 ep.tick()
             except Exception:
@@ -300,14 +267,11 @@ class RtpEndpoint:
         self.pacer = Pacer.for_loop(loop)
         self.received: Samples = SILENCE
         self._analyse = False
-        self.row = -1  # the pacer's analysis row, while `analyse` is on
         self._want_tones = False
         self.energy = 0.0
         self.dtmf_key: str | None = None
         self.tone_peak: float | None = None
-        # the pacer ticks us in Python (`tick`) while busy; else its core sends silence. An owner that knows
-        # when it has nothing to do (CallMedia) clears it; anything queued here sets it
-        self.busy = True
+        self._busy = True
         # sending (the sequence number and timestamp are the core's)
         self.ssrc = random.randrange(1, 1 << 32)
         self._queue: deque[Samples] = deque()
@@ -329,18 +293,30 @@ class RtpEndpoint:
         self.cname = f"relaybox-{self.ssrc:08x}@{host}"
 
     @property
+    def busy(self) -> bool:
+        """The pacer ticks us in Python (`tick`) while busy; else its core sends silence and records. An owner
+        that knows when it has nothing to do (CallMedia) clears it; anything queued here sets it."""
+        return self._busy
+
+    @busy.setter
+    def busy(self, on: bool) -> None:
+        if on != self._busy:
+            self._busy = on
+            self._flags()
+
+    @property
     def analyse(self) -> bool:
-        """The pacer analyses our received frames with every other endpoint's (energy, in-band DTMF)."""
+        """The pacer's core works out the energy and in-band DTMF key of our received frames."""
         return self._analyse
 
     @analyse.setter
     def analyse(self, on: bool) -> None:
         self._analyse = on
-        self.pacer.order = None
+        self._flags()
 
     @property
     def want_tones(self) -> bool:
-        """The analysis also looks for single tones (fax CNG/CED, beeps): an FFT, so only when asked."""
+        """The pacer also looks for single tones (fax CNG/CED, beeps): an FFT, so only when asked."""
         return self._want_tones
 
     @want_tones.setter
@@ -348,6 +324,11 @@ class RtpEndpoint:
         if on != self._want_tones:
             self._want_tones = on
             self.pacer.order = None
+            self._flags()
+
+    def _flags(self) -> None:
+        if self.slot >= 0 and not self.closed:
+            self.pacer.core.flags(self.slot, self._busy, self._analyse, self._want_tones)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -370,6 +351,7 @@ class RtpEndpoint:
                 continue
             ep.rtp, ep.rtcp_sock, ep.port = rtp_sock, rtcp_sock, port
             ep.slot = ep.pacer.watch(ep, rtp_sock, rtcp_sock)
+            ep._flags()
             return ep
         raise OSError(f"no free RTP port pair in {low}-{high} on {host}")
 
@@ -429,7 +411,6 @@ class RtpEndpoint:
         if self.closed:
             return
         self.pacer.remove(self)
-        self.pacer.release(self)
         self._stats = self.stats  # the core's counts, kept after its slot is gone
         self.pacer.unwatch(self)
         self.closed = True

@@ -1,12 +1,15 @@
 """Tone generation and detection on 8 kHz int16 audio, sans-I/O and numpy only.
 
 * `DtmfDetector`: in-band DTMF keys by Goertzel-style projections on a 40 ms window evaluated every
-  20 ms frame (row/column tones, energy purity, twist), reported once per key press.
+  20 ms frame, reported once per key press. The window's test is C's (`_rtpcore.dtmf_key`, which the
+  RTP pacer also runs on every call's frames): the key's row and column tones carry 75% of the energy,
+  each 15% with a twist within 8 dB, and stand 9 dB above the other tones of their group (speech and
+  music fail that); windows quieter than about -50 dBm0 hold no key.
 * `ToneDetector`: single-frequency tones by the peak of a windowed FFT: fax CNG (1100 Hz), fax CED
   (2100 Hz) and answering-machine beeps (any other steady tone of 0.12..2 s in 300..2500 Hz).
-* `analyse`: the maths both detectors need, for the frames of many calls at once (the DTMF projections
-  as one matrix product per 20 ms tick, the FFT only for the calls that want tones); the detectors'
-  `step` methods take its results. `feed` does the same for one stream on its own.
+* The detectors' `step` methods take a frame's results (the RTP pacer works them out for all calls at
+  once: the DTMF key in C, the tone peaks by `peaks` for the calls that want them); `feed` does the
+  same for one stream on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from relaybox.media import FRAME, RATE
+from relaybox.media import FRAME, RATE, _rtpcore
 
 Samples = npt.NDArray[np.int16]
 
@@ -43,40 +46,12 @@ def dtmf_tone(key: str, seconds: float = 0.1, amplitude: float = 10000.0) -> Sam
     return tone(DTMF_FREQS[key.upper()], seconds, amplitude)
 
 
-def _kernels(freqs: Sequence[float], n: int) -> npt.NDArray[np.complex128]:
-    t = np.arange(n)
-    return np.exp(-2j * np.pi * np.outer(freqs, t) / RATE)
-
-
-_DTMF_KERNEL = _kernels(DTMF_ROWS + DTMF_COLS, WINDOW)
-# the same projections as real matrices (cos | sin), split at the frame boundary so a 40 ms window's
-# projection is prev @ _PROJ_PREV + frame @ _PROJ_CUR without building the window
-_DTMF_PROJ = np.concatenate([_DTMF_KERNEL.real.T, _DTMF_KERNEL.imag.T], axis=1).astype(np.float32)
-_PROJ_PREV, _PROJ_CUR = _DTMF_PROJ[:FRAME], _DTMF_PROJ[FRAME:]
 _HANN = np.hanning(WINDOW)
 
 
 def spectrum(window: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The power spectrum of Hann-windowed 40 ms windows (the last axis)."""
     return np.abs(np.fft.rfft(window * _HANN, axis=-1)) ** 2
-
-
-def dtmf_keys(proj: npt.NDArray[np.float32], energy: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
-    """Per row: the DTMF key (index into "123A456B789C*0#D") whose two tones carry a 40 ms window, -1 for
-    none. PROJ holds the window's projections on the eight DTMF frequencies (cos | sin), ENERGY its energy.
-    A key's tones must carry 75% of the energy, each row/column tone 15% with a twist within 8 dB, and
-    stand 9 dB above the other tones of its group (speech and music fail that)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        powers = (proj[:, :8].astype(np.float64) ** 2 + proj[:, 8:].astype(np.float64) ** 2) * 2 \
-            / (WINDOW * energy[:, None])
-    rows, cols = powers[:, :4], powers[:, 4:]
-    at = np.arange(len(powers))
-    r, c = rows.argmax(axis=1), cols.argmax(axis=1)
-    pr, pc = rows[at, r], cols[at, c]
-    second_r, second_c = np.sort(rows, axis=1)[:, -2], np.sort(cols, axis=1)[:, -2]
-    ok = ((energy >= MIN_ENERGY) & (pr + pc >= 0.75) & (pr >= 0.15) & (pc >= 0.15)
-          & (np.maximum(pr, pc) <= 6.3 * np.minimum(pr, pc)) & (second_r <= pr / 8) & (second_c <= pc / 8))
-    return np.where(ok, r * 4 + c, -1)
 
 
 def key_name(index: int) -> str | None:
@@ -100,29 +75,6 @@ def peaks(spec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(pure, (kk + shift) * RATE / WINDOW, np.nan)
 
 
-def analyse(frames: npt.NDArray[np.int16], prev: npt.NDArray[np.int16], prev_energy: npt.NDArray[np.float64],
-            want_tones: npt.NDArray[np.bool_]
-            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """One tick of many streams: FRAMES and PREV are (calls, 160) (this frame and the one before),
-    PREV_ENERGY the previous frames' energies, WANT_TONES the rows whose tone peaks are wanted (an FFT
-    each; the DTMF projections cost a small matrix product for every row). Returns (energy per frame,
-    DTMF key index or -1 per 40 ms window, tone peak or NaN per window)."""
-    f = frames.astype(np.float32)
-    energy = np.einsum("ij,ij->i", f, f).astype(np.float64)
-    window_energy = energy + prev_energy
-    loud = np.flatnonzero(window_energy >= MIN_ENERGY)
-    keys = np.full(len(frames), -1)
-    tone_peaks = np.full(len(frames), np.nan)
-    if len(loud):
-        proj = prev[loud].astype(np.float32) @ _PROJ_PREV + f[loud] @ _PROJ_CUR
-        keys[loud] = dtmf_keys(proj, window_energy[loud])
-        tonal = loud[want_tones[loud]]
-        if len(tonal):
-            windows = np.concatenate((prev[tonal], frames[tonal]), axis=1).astype(np.float64)
-            tone_peaks[tonal] = peaks(spectrum(windows))
-    return energy, keys, tone_peaks
-
-
 class DtmfDetector:
     """Feed 20 ms frames; `feed` returns a key when a press is recognised (once per press)."""
 
@@ -138,16 +90,10 @@ class DtmfDetector:
         """No key seen lately: a frame without one changes nothing (`step(None)` may be skipped)."""
         return self.candidate is None and self.current is None
 
-    @staticmethod
-    def classify(window: npt.NDArray[np.float64]) -> str | None:
-        """The key in one 40 ms WINDOW (see `dtmf_keys`)."""
-        proj = window.astype(np.float32)[None, :] @ _DTMF_PROJ
-        return key_name(int(dtmf_keys(proj, np.array([float(np.dot(window, window))]))[0]))
-
     def feed(self, frame: Samples) -> str | None:
         """One stream on its own: the next 20 ms FRAME."""
         prev, self.prev = self.prev, frame
-        return self.step(self.classify(np.concatenate((prev, frame)).astype(np.float64)))
+        return self.step(key_name(_rtpcore.dtmf_key(np.concatenate((prev, frame)).astype(np.int16))))
 
     def step(self, key: str | None) -> str | None:
         """This frame's classification (None: no key); returns the key once per press."""
