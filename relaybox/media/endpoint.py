@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from relaybox.media import FRAME, PTIME, RATE, _rtpcore, g711, rtcp, tones
 from relaybox.media.jitter import JitterBuffer, Samples
@@ -64,13 +63,6 @@ PAUSES = {"w": 0.5, "W": 1.0}
 MAX_QUEUE_SECONDS = 600.0
 
 
-@dataclass(slots=True)
-class _Order:
-    members: list[RtpEndpoint]
-    slots: npt.NDArray[np.int32]  # each member's slot in the core
-    tonal: npt.NDArray[np.intp]  # the members that `want_tones`
-
-
 class Pacer:
     """One timer per event loop that ticks every endpoint every 20 ms, on absolute deadlines (no drift).
     If the loop stalls for more than 100 ms the missed ticks are skipped rather than bursted.
@@ -83,11 +75,14 @@ class Pacer:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.now = loop.time()  # this tick's time: the arrival time of the packets it reads
-        self.members: dict[int, RtpEndpoint] = {}
+        # the started endpoints in tick order, their slots in the core, and those that want tones
+        self.members: list[RtpEndpoint] = []
+        self._at: dict[int, int] = {}  # id(endpoint) -> its index in `members` and `_slots`
+        self._slots = np.zeros(64, dtype=np.int32)
+        self.tonal: set[RtpEndpoint] = set()
         self.core = _rtpcore.Core(g711.ULAW_DECODE.tobytes(), g711.ALAW_DECODE.tobytes(),
                                   g711.ULAW_BY_BITS.tobytes(), g711.ALAW_BY_BITS.tobytes())
         self.slots: dict[int, RtpEndpoint] = {}  # the core's slot -> its endpoint
-        self.order: _Order | None = None
         self.next_at = 0.0
         self.handle: asyncio.TimerHandle | None = None
         self.ticks = 0
@@ -130,26 +125,29 @@ class Pacer:
             except Exception:
                 log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
 
-    def _order(self) -> _Order:
-        """The members in tick order, with their slots (rebuilt when members come or go, or one's `want_tones`
-        changes)."""
-        if self.order is None:
-            members = list(self.members.values())
-            self.order = _Order(
-                members, np.fromiter((ep.slot for ep in members), dtype=np.int32, count=len(members)),
-                np.array([i for i, ep in enumerate(members) if ep.want_tones], dtype=np.intp))
-        return self.order
-
     def add(self, ep: RtpEndpoint) -> None:
-        self.members[id(ep)] = ep
-        self.order = None
+        if id(ep) in self._at:
+            return
+        i = self._at[id(ep)] = len(self.members)
+        self.members.append(ep)
+        if i == len(self._slots):
+            self._slots = np.concatenate([self._slots, np.zeros_like(self._slots)])
+        self._slots[i] = ep.slot
         if self.handle is None:
             self.next_at = self.loop.time() + PTIME
             self.handle = self.loop.call_at(self.next_at, self._tick)
 
     def remove(self, ep: RtpEndpoint) -> None:
-        self.members.pop(id(ep), None)
-        self.order = None
+        """EP leaves the ticks (the last member takes its place)."""
+        i = self._at.pop(id(ep), None)
+        if i is None:
+            return
+        last = self.members.pop()
+        if last is not ep:
+            self.members[i] = last
+            self._at[id(last)] = i
+            self._slots[i] = self._slots[len(self.members)]
+        self.tonal.discard(ep)
         if not self.members and self.handle is not None:
             self.handle.cancel()
             self.handle = None
@@ -167,21 +165,23 @@ class Pacer:
         t0 = time.thread_time()
         self.receive()
         t1 = time.thread_time()
-        order = self._order()
-        members, n = order.members, len(order.members)
+        members = self.members[:]  # a tick may end calls: their endpoints leave `members` meanwhile
+        n = len(members)
+        slots = self._slots[:n].copy()
+        tonal = np.array(sorted(self._at[id(ep)] for ep in self.tonal if id(ep) in self._at), dtype=np.intp)
         # this tick's received frames decoded by the core, with their energy and DTMF key (`analyse`), the
         # frames before them (`want_tones`), and which endpoints Python must tick
         frames = np.zeros((n, FRAME), dtype=np.int16)
         prev = np.empty((n, FRAME), dtype=np.int16)
         audio, busy = np.empty(n, dtype=np.uint8), np.empty(n, dtype=np.uint8)
         energy, keys = np.empty(n), np.empty(n, dtype=np.int8)
-        self.core.take(order.slots, frames, audio, energy, keys, busy, prev)
+        self.core.take(slots, frames, audio, energy, keys, busy, prev)
         peaks: dict[int, float] = {}
-        if len(order.tonal):  # single tones: an FFT of the last 40 ms, for the calls that want them
-            windows = np.concatenate((prev[order.tonal], frames[order.tonal]), axis=1).astype(np.float64)
+        if len(tonal):  # single tones: an FFT of the last 40 ms, for the calls that want them
+            windows = np.concatenate((prev[tonal], frames[tonal]), axis=1).astype(np.float64)
             found = tones.peaks(tones.spectrum(windows))
             found[np.einsum("ij,ij->i", windows, windows) < tones.MIN_ENERGY] = np.nan
-            peaks = {int(order.tonal[k]): float(found[k]) for k in np.flatnonzero(~np.isnan(found))}
+            peaks = {int(tonal[k]): float(found[k]) for k in np.flatnonzero(~np.isnan(found))}
             busy[list(peaks)] = 1
         t2 = time.thread_time()
         for i in np.flatnonzero(busy).tolist():
@@ -194,7 +194,7 @@ class Pacer:
                 ep.tick()
             except Exception:
                 log.exception("rtp endpoint %s: tick failed", ep.port)
-        self.core.quiet(order.slots, busy)  # the others' ticks: silence out, recordings, the RTP clock
+        self.core.quiet(slots, busy)  # the others' ticks: silence out, recordings, the RTP clock
         t3 = time.thread_time()
         cpu[0] += t1 - t0
         cpu[1] += t2 - t1
@@ -323,7 +323,10 @@ class RtpEndpoint:
     def want_tones(self, on: bool) -> None:
         if on != self._want_tones:
             self._want_tones = on
-            self.pacer.order = None
+            if on:
+                self.pacer.tonal.add(self)
+            else:
+                self.pacer.tonal.discard(self)
             self._flags()
 
     def _flags(self) -> None:
