@@ -350,6 +350,7 @@ class CallMedia:
     def close(self) -> None:
         if self.closed:
             return
+        self._drain()  # the recordings still running keep what was captured (they are finished after this)
         self.closed = True
         self.unbridge()
         for tap in list(self.taps):

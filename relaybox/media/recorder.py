@@ -1,5 +1,5 @@
 """A recording of what was really heard and sent on a call: the far end's audio ("speak") and what
-the platform sent it ("listen"), frame by frame, mono or stereo (left: speak, right: listen, as the
+the platform sent it ("listen"), as the call's capture hands it over, mono or stereo (left: speak, right: listen, as the
 sandbox renderer does), with pauses (skip: cut; silence: muted) and the activity a `record` action
 needs for its timeouts (voice activity on the recorded direction)."""
 

@@ -1,4 +1,4 @@
-"""Tone generation and detection on 8 kHz int16 audio, sans-I/O and numpy only.
+"""Tone generation and detection on 8 kHz int16 audio, sans-I/O (numpy; the DTMF window test is C).
 
 * `DtmfDetector`: in-band DTMF keys by Goertzel-style projections on a 40 ms window evaluated every
   20 ms frame, reported once per key press. The window's test is C's (`_rtpcore.dtmf_key`, which the

@@ -158,6 +158,22 @@ async def test_recording_holds_both_directions_of_real_audio(tmp_path: Path) -> 
     assert energy_at(right, 1200) > 20 * energy_at(right, 500)
 
 
+async def test_a_recording_keeps_its_audio_when_the_call_media_closes_first(tmp_path: Path) -> None:
+    """The far end hangs up: the leg closes its media, then the record action finishes the file."""
+    a, b, _sa, _sb = await call()
+    rec = b.start_recording(tmp_path / "r.wav", "wav", False, "speak", timed=False)
+    await asyncio.sleep(0.1)
+    assert not b.endpoint.busy  # nothing to do each tick: the core records the call alone
+    a.endpoint.send(tone((700.0,), 0.6, 8000.0))
+    await asyncio.sleep(0.9)
+    b.close()
+    a.close()
+    seconds, _ = rec.finish()
+    pcm = audiofiles.decode((tmp_path / "r.wav").read_bytes())
+    assert seconds >= 0.9 and len(pcm) == round(seconds * 8000)
+    assert int(np.sum(np.abs(pcm) > 2000)) > 0.5 * 0.6 * 8000  # the tone is in it
+
+
 async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path) -> None:
     a, b, _sa, _sb = await call()
     rec = b.start_recording(tmp_path / "r.mp3", "mp3", False, "speak")
