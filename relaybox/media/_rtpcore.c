@@ -24,6 +24,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -201,7 +202,8 @@ static void jb_push(JitterBuffer *jb, uint32_t ssrc, uint32_t ts, const uint8_t 
     jb->received++;
     if (len <= 0)
         return;
-    if (!jb->has_ssrc || ssrc != jb->ssrc || (jb->playing && abs(ts_delta(jb->playout, ts)) > jb->resync)) {
+    int jump = jb->playing && llabs((long long)ts_delta(jb->playout, ts)) > jb->resync;
+    if (!jb->has_ssrc || ssrc != jb->ssrc || jump) {
         if (jb->has_ssrc)
             jb->resets++;
         jb_reset(jb);
