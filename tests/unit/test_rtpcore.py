@@ -112,3 +112,59 @@ def test_bad_arguments_are_errors_not_crashes() -> None:
         c.state(s)
     with pytest.raises(ValueError):
         _rtpcore.Core(b"", b"", b"", b"")
+
+
+def test_random_packets_never_break_the_jitter_buffer() -> None:
+    """Network input reaches the C jitter buffer directly: any length, timestamp, SSRC or order is taken
+    without a crash, and what comes out is always one frame or nothing."""
+    rng = np.random.default_rng(7)
+    jb = JitterBuffer(delay_frames=2)
+    ts = 0
+    for _ in range(20_000):
+        kind = rng.integers(6)
+        if kind == 0:
+            ts = int(rng.integers(0, 1 << 32))  # a jump anywhere (wrap included)
+        elif kind == 1:
+            ts = (ts + int(rng.integers(-20_000, 20_000))) & 0xFFFFFFFF
+        else:
+            ts = (ts + 160) & 0xFFFFFFFF
+        jb.push(int(rng.integers(1, 4)), ts, rng.bytes(int(rng.integers(0, 2000))))
+        for _ in range(int(rng.integers(0, 3))):
+            frame = jb.pop()
+            assert frame is None or len(frame) == 160
+    stats = jb.stats
+    assert stats.received == 20_000 and stats.resets > 0 and stats.late > 0
+
+
+def test_random_datagrams_never_break_the_core() -> None:
+    """Datagrams of every shape on a slot's socket: the usual packet (any length) is kept in C, the rest is
+    handed back to Python as it came."""
+    import socket
+
+    rng = np.random.default_rng(11)
+    c = core()
+    rtp, rtcp_sock, far = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3))
+    try:
+        for sock in (rtp, rtcp_sock, far):
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+        jb = JitterBuffer()
+        s = c.add(rtp.fileno(), rtcp_sock.fileno(), jb, rtcp.ReceptionStats(), 1, 1, 1)
+        host, port = far.getsockname()
+        c.configure(s, True, False, True, 0, 0, host, port, 0x1234)
+        handed, sent = 0, 0
+        for round_ in range(40):
+            for _ in range(50):
+                header = bytes([0x80, 0]) + int(rng.integers(1 << 16)).to_bytes(2, "big") + \
+                    int(rng.integers(1 << 32)).to_bytes(4, "big") + (0x1234).to_bytes(4, "big")
+                usual = rng.integers(2) == 0
+                data = (header if usual else b"") + rng.bytes(int(rng.integers(0, 1400)))
+                far.sendto(data, rtp.getsockname() if round_ % 4 else rtcp_sock.getsockname())
+                sent += 1
+            handed += sum(1 for item in c.receive(float(round_)) if item[0] == s)
+            take(c, [s])
+        assert 0 < handed < sent  # some were the usual packet, kept in C
+        assert c.state(s)[6] + handed <= sent  # each datagram counted once, kept or handed back
+    finally:
+        for sock in (rtp, rtcp_sock, far):
+            sock.close()
