@@ -452,3 +452,33 @@ async def test_conference_full_room_and_a_participant_hanging_up(relaybox: Relay
         assert again["conference_id"] != first["conference_id"]  # the emptied room was gone
         for call in calls[1:]:
             await call.hangup()
+
+
+async def test_conference_beeps_when_participants_come_and_go(relaybox: Relaybox) -> None:
+    """Each participant's `beep` says whether the others hear one when it joins and when it leaves: "true"
+    (the default) both, "onEnter", "onExit", or false; the one coming or going does not hear its own."""
+    numbers = ("+15553340001", "+15553340002", "+15553340003")
+    for number in numbers:
+        relaybox.set_phone(number, [{"ring": 0.2}, {"answer": True}, {"wait": 60}])
+
+    def beeps(number: str) -> int:
+        (call,) = relaybox.sandbox_calls(number)[-1:]
+        return sum(1 for entry in call["transcript"] if (entry.get("heard") or {}).get("type") == "beep")
+
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        a, b, c = [await client.dial([[{"type": "phone", "params": {"from_number": CALLER, "to_number": n}}]])
+                   for n in numbers]
+        room = await a.join_conference("huddle")  # nobody to hear it
+        await b.join_conference("huddle", beep="onExit")  # no beep as it comes
+        await c.join_conference("huddle", beep=False)
+        assert [beeps(n) for n in numbers] == [0, 0, 0]
+        with pytest.raises(RelayError) as bad:
+            await a.join_conference("other", beep="sometimes")
+        assert bad.value.code == 400
+        await b.leave_conference(room["conference_id"])  # a and c hear it go
+        relaybox.wait_until(lambda: [beeps(n) for n in numbers] == [1, 0, 1], timeout=5)
+        await a.hangup()  # its call ends: c hears it go (beep "true")
+        relaybox.wait_until(lambda: beeps(numbers[2]) == 2, timeout=5)
+        assert beeps(numbers[1]) == 0  # b had left
+        for call in (b, c):
+            await call.hangup()

@@ -6,6 +6,8 @@ is heard by nobody. Sandbox phones join symbolically (they are listed and get th
 audio is not mixed). `end_on_exit`: when that participant leaves, everyone is taken out of the room.
 `calling.conference {conference_id, name, status, call_id}` goes to each participant's owner with status
 `joined`, `left` or `ended` (the wire spec names the event and its fields, not the status values).
+`beep` (a participant's: "true" by default, "onEnter", "onExit", "false"): the others in the room hear a
+beep when it joins and/or leaves (not when the room ends).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Participant:
     call: Call
     muted: bool
     end_on_exit: bool
+    beep: str = "true"  # when the others hear a beep: "true" (joining and leaving), "onEnter", "onExit", "false"
     mixed: Any = None  # the leg mixed into the room's audio, if it carries real audio
 
 
@@ -63,8 +66,10 @@ class Conferences:
         for key, value in flags.items():
             if not isinstance(value, bool):
                 raise bad_request(f"'{key}' must be true or false")
-        beep = params.get("beep")
-        if beep is not None and not isinstance(beep, bool) and beep not in BEEPS:
+        beep = params.get("beep", "true")
+        if isinstance(beep, bool):
+            beep = "true" if beep else "false"
+        if beep not in BEEPS:
             raise bad_request(f"'beep' must be one of {', '.join(BEEPS)}")
         limit = int(opt_number(params, "max_participants", MAX_PARTICIPANTS, low=2, high=MAX_PARTICIPANTS)
                     or MAX_PARTICIPANTS)
@@ -76,7 +81,7 @@ class Conferences:
         if len(room.participants) >= room.max_participants:
             raise RelayError("409", f"The conference is full ({room.max_participants} participants)")
         self.rooms[(call.project, name)] = room
-        part = Participant(call, flags["muted"], flags["end_on_exit"])
+        part = Participant(call, flags["muted"], flags["end_on_exit"], beep)
         room.participants[call.call_id] = part
         self.by_call[call.call_id] = room
         leg = self.service.media_for(call).leg
@@ -84,6 +89,8 @@ class Conferences:
         if join is not None:
             room.audio = join(room.audio, muted=part.muted)
             part.mixed = leg
+        if beep in ("true", "onEnter"):
+            self._beep(room, call.call_id)
         asyncio.get_running_loop().call_soon(self._emit, room, call, "joined")
         return ok("Joining conference", call_id=call.call_id, conference_id=room.conference_id)
 
@@ -113,8 +120,16 @@ class Conferences:
         if part.end_on_exit:  # everyone else is taken out
             for other in list(room.participants):
                 self._leave(room, other, status="ended")
+        elif status != "ended" and part.beep in ("true", "onExit"):
+            self._beep(room, call_id)
         if not room.participants and self.rooms.get((room.project, room.name)) is room:
             del self.rooms[(room.project, room.name)]
+
+    def _beep(self, room: Conference, call_id: str) -> None:
+        """Everyone in ROOM but CALL_ID hears a beep (a participant came or went)."""
+        for other in room.participants.values():
+            if other.call.call_id != call_id and other.call.state is CallState.ANSWERED:
+                self.service.media_for(other.call).hear({"type": "beep"})
 
     def _emit(self, room: Conference, call: Call, status: str) -> None:
         if call.state is not CallState.ENDED:
