@@ -66,13 +66,3 @@ def parse(data: bytes) -> RtpPacket:
             raise RtpError("bad padding")
         end -= pad
     return RtpPacket(second & 0x7F, seq, timestamp, ssrc, bytes(data[pos:end]), bool(second & 0x80), tuple(csrcs))
-
-
-def seq_delta(a: int, b: int) -> int:
-    """b - a in 16-bit sequence space (-32768..32767)."""
-    return ((b - a + 0x8000) & 0xFFFF) - 0x8000
-
-
-def ts_delta(a: int, b: int) -> int:
-    """b - a in 32-bit timestamp space."""
-    return ((b - a + 0x80000000) & 0xFFFFFFFF) - 0x80000000
