@@ -40,7 +40,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -207,6 +207,19 @@ class Pacer:
             self.handle = self.loop.call_at(self.next_at, self._tick)
         else:
             self.handle = None
+
+
+class SlotState(NamedTuple):
+    """What the pacer's core keeps of an endpoint's stream (`_rtpcore.Core.state`)."""
+
+    ssrc: int
+    seq: int
+    ts: int  # the RTP timestamp of the next frame sent
+    packets_sent: int
+    octets_sent: int  # payload octets, as RTCP counts them
+    source_at: float  # when the latched source last sent
+    packets_received: int
+    bytes_received: int
 
 
 @dataclass(slots=True)
@@ -543,7 +556,7 @@ class RtpEndpoint:
                 return False
             assert self.dtmf_payload_type is not None
             self._event = event_packets(key, ms)
-            self._event_ts = self.pacer.core.state(self.slot)[2]
+            self._event_ts = self._state().ts
             self._stats.dtmf_sent += 1
         pkt = self._event.pop(0)
         assert self.dtmf_payload_type is not None
@@ -586,8 +599,7 @@ class RtpEndpoint:
             self._stats.rejected += 1  # comfort noise, other codecs
             return
         now = self.pacer.now
-        core = self.pacer.core
-        if addr != self.remote and self._latched and now - core.state(self.slot)[5] < SOURCE_IDLE:
+        if addr != self.remote and self._latched and now - self._state().source_at < SOURCE_IDLE:
             self._stats.rejected += 1  # another source while ours is live: a stray or injected stream
             return
         if packet.ssrc != self.remote_ssrc or not self._latched or addr != self.remote:
@@ -603,7 +615,7 @@ class RtpEndpoint:
                     self.remote = addr
                     self.remote_rtcp = (addr[0], addr[1] + 1)
             self._sync()
-        core.count(self.slot, len(data), now)
+        self.pacer.core.count(self.slot, len(data), now)
         self.reception.update(packet.ssrc, packet.seq, packet.timestamp, now)
         if codec is None:
             digit = self.events.feed(packet.ssrc, packet.timestamp, packet.payload)
@@ -644,9 +656,9 @@ class RtpEndpoint:
             return
         block = self.reception.block(self.loop.time())
         blocks = [block] if block is not None else []
-        _ssrc, _seq, ts, packets, octets = self.pacer.core.state(self.slot)[:5]
-        if packets:
-            packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), ts, packets, octets, blocks)
+        state = self._state()
+        if state.packets_sent:
+            packet = rtcp.build_sr(self.ssrc, rtcp.ntp_now(), state.ts, state.packets_sent, state.octets_sent, blocks)
         else:
             packet = rtcp.build_rr(self.ssrc, blocks)
         self._sendto(self.rtcp_sock, packet + rtcp.build_sdes(self.ssrc, self.cname), self.remote_rtcp)
@@ -662,10 +674,13 @@ class RtpEndpoint:
     def stats(self) -> EndpointStats:
         stats = self._stats
         if self.slot >= 0 and not self.closed:
-            _ssrc, _seq, _ts, packets, octets, _at, stats.packets_received, stats.bytes_received = \
-                self.pacer.core.state(self.slot)
-            stats.packets_sent, stats.bytes_sent = packets, octets + 12 * packets
+            state = self._state()
+            stats.packets_received, stats.bytes_received = state.packets_received, state.bytes_received
+            stats.packets_sent, stats.bytes_sent = state.packets_sent, state.octets_sent + 12 * state.packets_sent
         return stats
+
+    def _state(self) -> SlotState:
+        return SlotState(*self.pacer.core.state(self.slot))
 
     def describe(self) -> dict[str, Any]:
         return {"port": self.port, "remote": self.remote, "codec": self.codec, "hold": self.on_hold,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from relaybox.media import _rtpcore, g711, rtcp
+from relaybox.media.endpoint import SlotState
 from relaybox.media.jitter import JitterBuffer
 from relaybox.media.tones import DTMF_KEYS, dtmf_tone, key_name, tone
 
@@ -67,9 +68,9 @@ def test_quiet_ticks_record_both_directions_and_move_the_rtp_clock() -> None:
     jb.push(77, 0, g711.encode(heard, "PCMU"))
     t = take(c, [a, b])
     assert list(t["busy"]) == [0, 1]
-    ts = c.state(a)[2]
+    ts = SlotState(*c.state(a)).ts
     c.quiet(np.array([a, b], np.int32), t["busy"])  # b is Python's: left alone
-    assert c.state(a)[2] == ts + 160 and c.state(b)[2] == 8000
+    assert SlotState(*c.state(a)).ts == ts + 160 and SlotState(*c.state(b)).ts == 8000
     take(c, [a])
     c.quiet(np.array([a], np.int32), np.zeros(1, np.uint8))  # nothing arrived this tick
     speak, listen = (np.frombuffer(x, np.int16) for x in c.drain(a))
@@ -88,7 +89,7 @@ def test_a_python_tick_records_what_was_sent_even_when_it_is_not_transmitted() -
     c.advance(s, False)
     speak, listen = (np.frombuffer(x, np.int16) for x in c.drain(s))
     assert not speak.any() and np.array_equal(listen, sent)
-    assert c.state(s)[3] == 0  # nothing went out
+    assert SlotState(*c.state(s)).packets_sent == 0  # nothing went out
     c.capture(s, False)
     take(c, [s])
     c.advance(s, False)
@@ -164,7 +165,7 @@ def test_random_datagrams_never_break_the_core() -> None:
             handed += sum(1 for item in c.receive(float(round_)) if item[0] == s)
             take(c, [s])
         assert 0 < handed < sent  # some were the usual packet, kept in C
-        assert c.state(s)[6] + handed <= sent  # each datagram counted once, kept or handed back
+        assert SlotState(*c.state(s)).packets_received + handed <= sent  # each datagram counted once: kept or handed
     finally:
         for sock in (rtp, rtcp_sock, far):
             sock.close()
