@@ -6,13 +6,12 @@ Run by hand from the repository root (needs sipp: scripts/setup-sip.sh):
     python3 bench/sip.py                      # 100 calls, 50 at a time
     python3 bench/sip.py --calls 20 --limit 10
 
-Each call is sipp's built-in `uac_pcap` scenario (PCMA speech from g711a.pcap, an RFC 4733 key, BYE
-after about 9 s). Against relaybox the calls arrive through a trunk, go to a context, and a v4 session
-answers each one (no media action: the call's media engine still receives, VAD-checks and sends 50
-packets/s; `bench/media.py --part sip` adds a stereo recording and a key collect per call). The baseline
-is this file's bare UAS: asyncio (uvloop when installed, as relaybox), the sans-I/O parser, 200 OK with an
-SDP pointing at a UDP socket that echoes every RTP packet back. sipp sends each call's audio from a port it
-does not bind (media port + 4 per call): `media_sinks` binds them, else every packet sent back bounces.
+Each call is sipp's UAC streaming speech (sipp's g711a.pcap payloads, then an in-band DTMF '1', in a loop from
+one media port: `rtp_stream`, plain UDP) for --hold seconds, then BYE. Against relaybox the calls arrive through
+a trunk, go to a context, and a v4 session answers each one (no media action: the call's media engine still
+receives and sends 50 packets/s; `bench/media.py --part sip` adds a stereo recording and a key collect per
+call). The baseline is this file's bare UAS: asyncio (uvloop when installed, as relaybox), the sans-I/O
+parser, 200 OK with an SDP pointing at a UDP socket that echoes every RTP packet back.
 It prints, for both, the server's CPU seconds (utime+stime from /proc) per call-second and the calls
 completed, and the ratio.
 """
@@ -64,46 +63,104 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_split(pid))
 
 
-def media_sinks(calls: int) -> tuple[int, list[socket.socket]]:
-    """A media port for sipp and bound, never-read sockets on MEDIA + 4k for each call k.
+SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="UAC streaming speech with an in-band key">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
 
-    sipp sends call k's pcap audio from port media + 4k without binding it, so whatever a server sends
-    back (symmetric RTP, an echo) would bounce with ICMP port unreachable, a kernel and asyncio error
-    path costlier than the media itself. Bound here, the returned packets are dropped quietly once a
-    socket's buffer is full, like a phone that consumes them."""
-    import random
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[local_ip_type] [local_ip]
+t=0 0
+m=audio [rtpstream_audio_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
 
-    for _ in range(100):
-        base = random.randrange(20000, 60000 - 4 * calls - 8, 2)
-        sinks: list[socket.socket] = []
-        try:
-            for k in range(calls + 2):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sinks.append(s)
-                s.bind(("127.0.0.1", base + 4 * k))
-            return base, sinks
-        except OSError:
-            for s in sinks:
-                s.close()
-    raise RuntimeError("no free range of media ports")
+]]></send>
+  <nop><action><exec rtp_stream="speech.al,-1,8"/></action></nop>
+  <pause milliseconds="HOLD_MS"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"""
 
 
-def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path) -> tuple[int, int, float]:
+def speech_alaw() -> bytes:
+    """sipp's g711a.pcap speech as raw A-law (its RTP payloads, about 7 s), then 100 ms of silence, an in-band
+    DTMF '1' (100 ms, 697 + 1209 Hz) and 100 ms of silence: the loop each call streams."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from relaybox.media import g711
+
+    data, payloads = (PCAPS / "g711a.pcap").read_bytes(), bytearray()
+    offset = 24  # pcap file header; then per packet a 16-byte record header, Ethernet, IPv4, UDP, RTP
+    while offset + 16 <= len(data):
+        size = int.from_bytes(data[offset + 8:offset + 12], "little")
+        packet = data[offset + 16:offset + 16 + size]
+        offset += 16 + size
+        ip = packet[14:]
+        payloads += ip[(ip[0] & 15) * 4 + 8 + 12:]
+    t = np.arange(800) / 8000
+    tone = 8000 * (np.sin(2 * np.pi * 697 * t) + np.sin(2 * np.pi * 1209 * t))
+    gap = g711.silence("PCMA", 800)
+    return bytes(payloads) + gap + g711.encode(tone.astype(np.int16), "PCMA") + gap
+
+
+def write_scenario(workdir: Path, hold: float) -> Path:
+    """sipp's UAC: INVITE, ACK, HOLD seconds of speech streamed in a loop from one media port (rtp_stream: plain
+    UDP, no raw socket per call as play_pcap_audio opens), BYE."""
+    (workdir / "speech.al").write_bytes(speech_alaw())
+    path = workdir / "uac_stream.xml"
+    path.write_text(SCENARIO.replace("HOLD_MS", str(round(hold * 1000))))
+    return path
+
+
+def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path, hold: float) -> tuple[int, int, float]:
     """Run the load; returns (successful, failed, wall seconds)."""
-    media_port, sinks = media_sinks(calls)
-    sinks[0].close()  # sipp binds the base port itself
-    pcap = workdir / "pcap"
-    if not pcap.exists():
-        pcap.symlink_to(PCAPS)
-    argv = ["sipp", f"127.0.0.1:{target}", "-sn", "uac_pcap", "-s", NUMBER, "-i", "127.0.0.1", "-p", str(local),
-            "-m", str(calls), "-l", str(limit), "-r", str(max(20, limit // 8)), "-nostdin", "-trace_stat", "-fd", "1",
-            "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", "120s"), "-mp", str(media_port)]
+    argv = ["sipp", f"127.0.0.1:{target}", "-sf", str(write_scenario(workdir, hold)), "-s", NUMBER,
+            "-i", "127.0.0.1", "-p", str(local), "-m", str(calls), "-l", str(limit), "-r", str(max(20, limit // 8)),
+            "-nostdin", "-trace_stat", "-fd", "1", "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", f"{hold + 120}s"),
+            "-mp", str(free_port())]
     t0 = time.monotonic()
-    try:
-        subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
-    finally:
-        for s in sinks:
-            s.close()
+    subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=hold + 600)
     wall = time.monotonic() - t0
     stats = sorted(workdir.glob("*_.csv")) or sorted(workdir.glob("*.csv"))
     ok = failed = 0
@@ -181,7 +238,7 @@ def api(port: int, method: str, path: str, body: Any = None) -> Any:
         return orjson.loads(resp.read())
 
 
-def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -> dict[str, float]:
+def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, hold: float = 9.0) -> dict[str, float]:
     """relaybox under the sipp load; MEDIA: each call recorded and its keys collected. Also reads the RTP
     pacer's late ticks (RELAYBOX_RTP_STATS, written when the server stops)."""
     http_port, sip_port, sipp_port = free_port(), free_port(), free_port()
@@ -209,7 +266,7 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False) -
             app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop, media, counts))
             await asyncio.sleep(0.5)
             cpu0 = cpu_split(server.pid)
-            result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir)
+            result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir, hold)
             cpu1 = cpu_split(server.pid)
             split[:] = [cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]]
             cpu = sum(split)
@@ -241,6 +298,7 @@ from relaybox.sip.message import Request, make_response, parse
 
 async def main(port):
     loop = asyncio.get_running_loop()
+    echoes = {}  # Call-ID -> its echo socket, closed at BYE
     class Echo(asyncio.DatagramProtocol):
         def connection_made(self, t): self.t = t
         def datagram_received(self, data, addr): self.t.sendto(data, addr)
@@ -257,10 +315,13 @@ async def main(port):
                 loop.create_task(self.invite(msg, addr))
             elif msg.method in ("BYE", "CANCEL", "OPTIONS"):
                 self.t.sendto(make_response(msg, 200).serialize(), addr)
+                echo = echoes.pop(msg.call_id, None)
+                if echo is not None:
+                    echo.close()
         async def invite(self, msg, addr):
             t, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
             rtp = t.get_extra_info("sockname")[1]
-            loop.call_later(30, t.close)
+            echoes[msg.call_id] = t
             sdp = (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                    f"m=audio {rtp} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
             ok = make_response(msg, 200, to_tag="bare", body=sdp.encode(), content_type="application/sdp",
@@ -277,7 +338,7 @@ except ImportError:
 '''
 
 
-def bench_bare(calls: int, limit: int, workdir: Path) -> dict[str, float]:
+def bench_bare(calls: int, limit: int, workdir: Path, hold: float = 9.0) -> dict[str, float]:
     sip_port, sipp_port = free_port(), free_port()
     script = workdir / "bare_uas.py"
     script.write_text(BARE)
@@ -285,13 +346,13 @@ def bench_bare(calls: int, limit: int, workdir: Path) -> dict[str, float]:
     try:
         time.sleep(1.0)
         cpu0 = cpu_split(server.pid)
-        ok, failed, wall = run_sipp(sip_port, sipp_port, calls, limit, workdir)
+        ok, failed, wall = run_sipp(sip_port, sipp_port, calls, limit, workdir, hold)
         cpu1 = cpu_split(server.pid)
     finally:
         server.terminate()
         server.wait(10)
     user, kernel = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
-    return {"ok": ok, "failed": failed, "wall": wall, "cpu": user + kernel, "call_seconds": ok * 9.0, "user": user,
+    return {"ok": ok, "failed": failed, "wall": wall, "cpu": user + kernel, "call_seconds": ok * hold, "user": user,
             "kernel": kernel}
 
 
@@ -299,14 +360,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--limit", type=int, default=50, help="concurrent calls")
+    parser.add_argument("--hold", type=float, default=9.0, help="seconds each call lasts")
     args = parser.parse_args()
     if not (PCAPS / "g711a.pcap").exists():
         sys.exit(f"sipp's pcaps are not in {PCAPS}: run scripts/setup-sip.sh")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        bare = bench_bare(args.calls, args.limit, work)
-        rb = bench_relaybox(args.calls, args.limit, work)
-    print(f"SIP load: {args.calls} sipp uac_pcap calls, {args.limit} at a time, on {os.cpu_count()} cores")
+        bare = bench_bare(args.calls, args.limit, work, args.hold)
+        rb = bench_relaybox(args.calls, args.limit, work, hold=args.hold)
+    print(f"SIP load: {args.calls} sipp calls of {args.hold:g} s, {args.limit} at a time, on {os.cpu_count()} cores")
     for name, r in (("bare asyncio UAS + RTP echo", bare), ("relaybox (answered by a v4 app)", rb)):
         per = 1000 * r["cpu"] / r["call_seconds"] if r["call_seconds"] else float("nan")
         print(f"  {name:34} calls ok {int(r['ok'])}/{args.calls} (failed {int(r['failed'])}), wall {r['wall']:.1f} s,"

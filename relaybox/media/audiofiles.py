@@ -1,10 +1,12 @@
-"""Audio files in and out at 8 kHz mono int16: decode WAV and MP3 (`miniaudio`, the one decoder of both
-the real-audio engine and the sandbox's `AudioFiles`), write WAV and MP3 (`lameenc`)."""
+"""Audio files in and out at 8 kHz int16: decode WAV and MP3 (`miniaudio`, the one decoder of both the
+real-audio engine and the sandbox's `AudioFiles`); write WAV and MP3 as a recording goes (`Writer`; MP3 by
+`lameenc`)."""
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,28 +57,63 @@ def check_encoder(fmt: str) -> None:
         raise MediaUnavailable(f"unknown recording format {fmt!r}")
 
 
-def write(path: Path, pcm: Samples, channels: int, fmt: str) -> tuple[float, int]:
-    """Write interleaved PCM as WAV or MP3 (atomically); returns (seconds, bytes)."""
-    frames = len(pcm) // channels
-    if fmt == "wav":  # a canonical 44-byte header, then the samples as they are (no intermediate copies)
-        samples = np.ascontiguousarray(pcm.astype("<i2", copy=False))
-        header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + samples.nbytes, b"WAVE", b"fmt ", 16, 1, channels,
-                             RATE, RATE * channels * 2, channels * 2, 16, b"data", samples.nbytes)
-        parts: list[bytes | memoryview] = [header, memoryview(samples.data).cast("B")]
-    else:
-        check_encoder("mp3")
-        import lameenc
+class Writer:
+    """A recording written as it is made, WAV or MP3, into PATH.part, renamed to PATH when closed: the memory
+    it takes stays the same however long the call, and a crash leaves the audio up to then."""
 
-        enc = lameenc.Encoder()
-        enc.set_bit_rate(32 if channels == 1 else 64)
-        enc.set_in_sample_rate(RATE)
-        enc.set_channels(channels)
-        enc.set_quality(7)
-        parts = [bytes(enc.encode(pcm.astype("<i2").tobytes()) + enc.flush())]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    with open(tmp, "wb") as f:
-        for part in parts:
-            f.write(part)
-    tmp.replace(path)
-    return round(frames / RATE, 3), sum(len(part) for part in parts)
+    def __init__(self, path: Path, channels: int, fmt: str) -> None:
+        check_encoder(fmt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.channels, self.fmt = path, channels, fmt
+        self.part = path.with_suffix(path.suffix + ".part")
+        self.file = open(self.part, "wb")  # noqa: SIM115  (closed by close/discard)
+        self.frames = 0  # samples per channel written
+        self.size = 0
+        self.result: tuple[float, int] | None = None
+        self.encoder: Any = None
+        if fmt == "wav":
+            self._put(self._wav_header(0))
+        else:
+            import lameenc
+
+            self.encoder = lameenc.Encoder()
+            self.encoder.set_bit_rate(32 if channels == 1 else 64)
+            self.encoder.set_in_sample_rate(RATE)
+            self.encoder.set_channels(channels)
+            self.encoder.set_quality(7)
+
+    def _wav_header(self, data_bytes: int) -> bytes:  # the canonical 44 bytes
+        channels = self.channels
+        return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, RATE,
+                           RATE * channels * 2, channels * 2, 16, b"data", data_bytes)
+
+    def _put(self, data: bytes | memoryview) -> None:
+        self.size += self.file.write(data)
+
+    def write(self, pcm: Samples) -> None:
+        """Interleaved int16 samples (CHANNELS of them per instant)."""
+        self.frames += len(pcm) // self.channels
+        samples = np.ascontiguousarray(pcm, dtype="<i2")
+        if self.encoder is None:
+            self._put(samples.data.cast("B"))
+        else:
+            self._put(bytes(self.encoder.encode(samples.tobytes())))
+
+    def close(self) -> tuple[float, int]:
+        """Finish the file (the WAV header's sizes, the MP3 encoder's last frames); returns (seconds, bytes)."""
+        if self.result is None:
+            if self.encoder is not None:
+                self._put(bytes(self.encoder.flush()))
+            else:
+                self.file.seek(0)
+                self.file.write(self._wav_header(self.size - 44))
+            self.file.close()
+            self.part.replace(self.path)
+            self.result = (round(self.frames / RATE, 3), self.size)
+        return self.result
+
+    def discard(self) -> None:
+        if self.result is None:
+            self.file.close()
+            self.part.unlink(missing_ok=True)
+            self.result = (0.0, 0)

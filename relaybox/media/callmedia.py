@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from relaybox.clock import Clock
+from relaybox.clock import Clock, Timer
 from relaybox.domain.legs import MediaSink
 from relaybox.media import FRAME, RATE, asr, audiofiles
 from relaybox.media.amd import AmdSettings, MachineDetector
@@ -53,6 +53,7 @@ PAUSES = {"w": 0.5, "W": 1.0}
 DEDUPE_SECONDS = 0.3  # an in-band key this close to the same RFC 4733 key is the same press
 MAX_FREEFORM_SECONDS = 15.0
 LOOP_SECONDS = 120.0  # ringback without an end (a connect that failed says nothing to the leg)
+RECORDING_FLUSH = 1.0  # seconds between the capture's hand-overs to the recordings (their files grow with the call)
 
 
 def tts_voice(params: dict[str, Any]) -> str:
@@ -240,6 +241,7 @@ class CallMedia:
         self.mixer: Mixer | None = None
         self.peer: CallMedia | None = None
         self.recordings: list[CallRecording] = []
+        self._flush_timer: Timer | None = None
         self.taps: list[_Fed] = []
         self.amd_sessions: list[_AmdSession] = []
         self.hints: list[str] | None = None  # a collect expecting speech: grammar of digits + hints
@@ -351,6 +353,7 @@ class CallMedia:
         if self.closed:
             return
         self._drain()  # the recordings still running keep what was captured (they are finished after this)
+        self._cancel_flush()
         self.closed = True
         self.unbridge()
         for tap in list(self.taps):
@@ -609,6 +612,7 @@ class CallMedia:
         self._drain()  # what came before is the other recordings' only
         if not self.recordings:
             self.endpoint.capture(True)
+            self._flush_timer = self.clock.call_later(RECORDING_FLUSH, self._flush_recordings)
         rec.flush = self._drain
         self.recordings.append(rec)
         original_finish, original_cancel = rec.finish, rec.cancel
@@ -631,7 +635,20 @@ class CallMedia:
             self.recordings.remove(rec)
             if not self.recordings:
                 self.endpoint.capture(False)
+                self._cancel_flush()
             self._wants_changed()
+
+    def _flush_recordings(self) -> None:
+        """Every RECORDING_FLUSH seconds while recordings run, their files get the audio captured meanwhile."""
+        self._flush_timer = None
+        if self.recordings and not self.closed:
+            self._drain()
+            self._flush_timer = self.clock.call_later(RECORDING_FLUSH, self._flush_recordings)
+
+    def _cancel_flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
 
     def _drain(self) -> None:
         """The audio the pacer's core captured since the last drain goes to every recording (each applies its

@@ -5,6 +5,7 @@ needs for its timeouts (voice activity on the recorded direction)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,30 +14,9 @@ import numpy.typing as npt
 
 from relaybox.media import FRAME, RATE, audiofiles
 
+log = logging.getLogger(__name__)
 Samples = npt.NDArray[np.int16]
 ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
-
-
-class _Track:
-    """One direction's samples, appended into one array that doubles when full: the file is written from it
-    without joining pieces."""
-
-    def __init__(self) -> None:
-        self.data = np.empty(FRAME * 64, dtype=np.int16)
-        self.size = 0
-
-    def extend(self, samples: Samples) -> None:
-        end = self.size + len(samples)
-        if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=np.int16)
-            grown[:self.size] = self.data[:self.size]
-            self.data = grown
-        self.data[self.size:end] = samples
-        self.size = end
-
-    @property
-    def samples(self) -> Samples:
-        return self.data[:self.size] if self.size else np.zeros(FRAME, dtype=np.int16)
 
 
 class CallRecording:
@@ -47,30 +27,47 @@ class CallRecording:
     def __init__(self, path: Path, fmt: str, stereo: bool, direction: str, t0: float, timed: bool = True) -> None:
         if direction not in ("speak", "listen", "both"):
             raise ValueError("direction must be speak, listen or both")
-        audiofiles.check_encoder(fmt)
+        self.file = audiofiles.Writer(path, 2 if stereo else 1, fmt)
         self.path = path
         self.fmt = fmt
         self.stereo = stereo
         self.direction = direction
         self.t0 = t0
         self.timed = timed
-        self.speak = _Track()
-        self.listen = _Track()
         self.paused: str | None = None  # None, "skip" or "silence"
         self.heard = False
         self.active = False
         self.last_sound = t0
         self.closed = False
+        self.error: OSError | None = None
         self.flush: Callable[[], None] = lambda: None
 
     def add(self, speak: Samples, listen: Samples) -> None:
-        """The far end's audio and ours over the same stretch of time (as the pause then in force says)."""
-        if self.closed or self.paused == "skip":
+        """The far end's audio and ours over the same stretch of time (as the pause then in force says), written
+        to the file."""
+        if self.closed or self.paused == "skip" or not len(speak):
             return
         if self.paused is not None:
             speak = listen = np.zeros(len(speak), dtype=np.int16)
-        self.speak.extend(speak)
-        self.listen.extend(listen)
+        try:
+            self.file.write(self._compose(speak, listen))
+        except OSError as exc:  # a full disk...: the recording stops here; `finish` reports it
+            log.error("recording %s: writing failed: %s", self.path, exc)
+            self.error = exc
+            self.cancel()
+
+    def _compose(self, speak: Samples, listen: Samples) -> Samples:
+        if self.stereo:  # left: speak, right: listen (one direction only: on both sides)
+            left = speak if self.direction != "listen" else listen
+            right = listen if self.direction != "speak" else speak
+            pcm = np.empty(2 * len(left), dtype=np.int16)
+            pcm[0::2], pcm[1::2] = left, right
+            return pcm
+        if self.direction == "speak":
+            return speak
+        if self.direction == "listen":
+            return listen
+        return np.clip(speak.astype(np.int32) + listen, -32768, 32767).astype(np.int16)
 
     def observe(self, t: float, listen: Samples, speak_voiced: bool) -> None:
         """One 20 ms tick at platform time T: whether the far end's frame was voiced, and ours."""
@@ -102,27 +99,18 @@ class CallRecording:
     @property
     def seconds(self) -> float:
         self.flush()
-        return self.speak.size / RATE
+        return self.file.frames / RATE
 
     def finish(self) -> tuple[float, int]:
-        """Write the file; returns (seconds, bytes)."""
+        """Close the file; returns (seconds, bytes)."""
         self.flush()
+        if self.error is not None:
+            raise self.error
         self.closed = True
-        speak, listen = self.speak.samples, self.listen.samples
-        if self.stereo:
-            left = speak if self.direction != "listen" else listen
-            right = listen if self.direction != "speak" else speak
-            pcm = np.empty(2 * len(left), dtype=np.int16)
-            pcm[0::2], pcm[1::2] = left, right
-            return audiofiles.write(self.path, pcm, 2, self.fmt)
-        if self.direction == "speak":
-            mono = speak
-        elif self.direction == "listen":
-            mono = listen
-        else:
-            mono = np.clip(speak.astype(np.int32) + listen, -32768, 32767).astype(np.int16)
-        return audiofiles.write(self.path, mono, 1, self.fmt)
+        if not self.file.frames:  # nothing recorded: a frame of silence rather than an empty file
+            self.file.write(self._compose(np.zeros(FRAME, dtype=np.int16), np.zeros(FRAME, dtype=np.int16)))
+        return self.file.close()
 
     def cancel(self) -> None:
         self.closed = True
-        self.speak = self.listen = _Track()
+        self.file.discard()

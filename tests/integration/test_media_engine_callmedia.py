@@ -174,6 +174,28 @@ async def test_a_recording_keeps_its_audio_when_the_call_media_closes_first(tmp_
     assert int(np.sum(np.abs(pcm) > 2000)) > 0.5 * 0.6 * 8000  # the tone is in it
 
 
+async def test_a_recording_is_written_as_the_call_goes(tmp_path: Path) -> None:
+    """The file grows each second the call lasts (memory stays bounded on a long call); it is renamed to its
+    name, whole, when the recording finishes."""
+    a, b, _sa, _sb = await call()
+    rec = b.start_recording(tmp_path / "r.wav", "wav", True, "both", timed=False)
+    part = tmp_path / "r.wav.part"
+    a.endpoint.send(tone((700.0,), 2.5, 8000.0))
+    sizes = []
+    for _ in range(3):
+        await asyncio.sleep(1.0)
+        sizes.append(part.stat().st_size)
+    assert sizes[0] > 44 and sizes[0] < sizes[1] < sizes[2]  # stereo: 32,000 bytes a second
+    assert not (tmp_path / "r.wav").exists()
+    seconds, size = rec.finish()
+    a.close()
+    b.close()
+    assert not part.exists() and size == (tmp_path / "r.wav").stat().st_size == 44 + round(seconds * 8000) * 4
+    assert seconds >= 2.9 and size >= sizes[2]
+    pcm = audiofiles.decode((tmp_path / "r.wav").read_bytes())  # decoded as mono: (left + right) / 2
+    assert int(np.sum(np.abs(pcm) > 1000)) > 0.5 * 2.5 * 8000  # the tone the far end said is in it
+
+
 async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path) -> None:
     a, b, _sa, _sb = await call()
     rec = b.start_recording(tmp_path / "r.mp3", "mp3", False, "speak")
