@@ -5,7 +5,6 @@ needs for its timeouts (voice activity on the recorded direction)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import numpy.typing as npt
 
 from relaybox.media import FRAME, RATE, audiofiles
 
-log = logging.getLogger(__name__)
 Samples = npt.NDArray[np.int16]
 ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
 
@@ -39,7 +37,6 @@ class CallRecording:
         self.active = False
         self.last_sound = t0
         self.closed = False
-        self.error: OSError | None = None
         self.flush: Callable[[], None] = lambda: None
 
     def add(self, speak: Samples, listen: Samples) -> None:
@@ -49,12 +46,7 @@ class CallRecording:
             return
         if self.paused is not None:
             speak = listen = np.zeros(len(speak), dtype=np.int16)
-        try:
-            self.file.write(self._compose(speak, listen))
-        except OSError as exc:  # a full disk...: the recording stops here; `finish` reports it
-            log.error("recording %s: writing failed: %s", self.path, exc)
-            self.error = exc
-            self.cancel()
+        self.file.write(self._compose(speak, listen))  # a disk error: `finish` raises it
 
     def _compose(self, speak: Samples, listen: Samples) -> Samples:
         if self.stereo:  # left: speak, right: listen (one direction only: on both sides)
@@ -104,8 +96,6 @@ class CallRecording:
     def finish(self) -> tuple[float, int]:
         """Close the file; returns (seconds, bytes)."""
         self.flush()
-        if self.error is not None:
-            raise self.error
         self.closed = True
         if not self.file.frames:  # nothing recorded: a frame of silence rather than an empty file
             self.file.write(self._compose(np.zeros(FRAME, dtype=np.int16), np.zeros(FRAME, dtype=np.int16)))

@@ -98,6 +98,16 @@ def test_mp3_written_as_it_goes_and_decoded_back(tmp_path: Path) -> None:
     assert int(np.argmax(spec)) * 8000 / len(y) == pytest.approx(500, abs=10)
 
 
+def test_a_recording_the_disk_refuses_fails_at_close_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the recording's folder should be")
+    writer = audiofiles.Writer(tmp_path / "taken" / "r.wav", 1, "wav")
+    writer.write(np.zeros(1600, np.int16))  # handed to the recordings thread: no error here
+    with pytest.raises(OSError):
+        writer.close()
+    writer.close()  # once failed, closed: nothing more to do
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
 def test_recording_pauses_skip_or_mute_and_track_activity(tmp_path: Path) -> None:
     rec = CallRecording(tmp_path / "r.wav", "wav", False, "speak", 0.0)
     pending: list[np.ndarray] = []  # the call's capture, handed over when the recording flushes
