@@ -5,15 +5,17 @@ then real SIP calls (sipp load) recorded with their keys collected, next to a ba
 Run by hand from the repository root (needs espeak-ng and lameenc: scripts/setup-media.sh; sipp for the
 SIP part: scripts/setup-sip.sh):
 
-    python3 bench/media.py                 # 500 sandbox calls held 20 s each, then SIP at 50/100/200
+    python3 bench/media.py                 # 500 sandbox calls held 20 s each, then SIP (200 and 1,000 x 9 s and 60 s)
     python3 bench/media.py --calls 50 --hold 5 --part sandbox
-    python3 bench/media.py --part sip --sip-limit 100 200
+    python3 bench/media.py --part sip --sip-limit 100 200 --sip-hold 9
 
-SIP part (`sip_part`, bench/sip.py's code): per concurrency level, sipp's uac_pcap calls (PCMA speech and
-one RFC 4733 key, ~9 s each) against bench/sip.py's bare asyncio UAS + RTP echo, then against relaybox
-where a v4 app answers each call, records it (stereo WAV, both directions) and collects its key. Printed:
-server CPU per call-second for both and their ratio, calls per core at that rate, and the RTP pacer's
-20 ms ticks that ran more than 20 ms late (RELAYBOX_RTP_STATS) against the issue's target.
+SIP part (`sip_part`, bench/sip.py's code): per concurrency level and call length, sipp's calls (PCMA speech
+streamed from one port with an in-band DTMF '1' at 7.2 s, BYE after --sip-hold seconds) against bench/sip.py's
+bare asyncio UAS + RTP echo, then against relaybox where a v4 app answers each call, records it (stereo WAV,
+both directions) and collects its key. Printed: server CPU per call-second for both and their ratio, calls per
+core at that rate, and the RTP pacer's 20 ms ticks that ran more than 20 ms late (RELAYBOX_RTP_STATS) against
+the issue's target; with two call lengths, each call's fixed CPU (set-up, events, tear-down) and the CPU per
+call-second of media fitted from both.
 
 Sandbox part:
 It starts `python3 -m relaybox serve` at speed 1 (platform seconds = wall seconds), scripts the sandbox
@@ -253,7 +255,7 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=500)
     ap.add_argument("--hold", type=float, default=20.0, help="seconds each call plays and records")
     ap.add_argument("--part", choices=("all", "sandbox", "sip"), default="all")
-    ap.add_argument("--sip-limit", type=int, nargs="+", default=[50, 100, 200],
+    ap.add_argument("--sip-limit", type=int, nargs="+", default=[200, 1000],
                     help="concurrent SIP calls, one run per value")
     ap.add_argument("--sip-calls", type=int, default=0, help="SIP calls per run (default: twice the limit)")
     ap.add_argument("--sip-hold", type=float, nargs="+", default=[9.0, 60.0],

@@ -154,9 +154,12 @@ def write_scenario(workdir: Path, hold: float) -> Path:
 
 
 def run_sipp(target: int, local: int, calls: int, limit: int, workdir: Path, hold: float) -> tuple[int, int, float]:
-    """Run the load; returns (successful, failed, wall seconds)."""
+    """Run the load: LIMIT calls every HOLD seconds, the arrival rate that keeps LIMIT calls up (Little's law),
+    so the load holds at LIMIT concurrent calls rather than coming and going in waves; returns (successful,
+    failed, wall seconds)."""
     argv = ["sipp", f"127.0.0.1:{target}", "-sf", str(write_scenario(workdir, hold)), "-s", NUMBER,
-            "-i", "127.0.0.1", "-p", str(local), "-m", str(calls), "-l", str(limit), "-r", str(max(20, limit // 8)),
+            "-i", "127.0.0.1", "-p", str(local), "-m", str(calls), "-l", str(limit),
+            "-r", str(limit), "-rp", f"{round(hold * 1000)}ms",
             "-nostdin", "-trace_stat", "-fd", "1", "-timeout", os.environ.get("BENCH_SIPP_TIMEOUT", f"{hold + 120}s"),
             "-mp", str(free_port())]
     t0 = time.monotonic()

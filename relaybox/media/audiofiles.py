@@ -122,7 +122,8 @@ class Writer:
         self._submit(lambda: self._write(data))
 
     def write(self, pcm: Samples) -> None:
-        """Interleaved int16 samples (CHANNELS of them per instant)."""
+        """Interleaved int16 samples (CHANNELS of them per instant); the recordings thread writes them later, so
+        PCM must not change afterwards."""
         self.frames += len(pcm) // self.channels
         samples = np.ascontiguousarray(pcm, dtype="<i2")
         if self.encoder is None:
