@@ -92,43 +92,32 @@ a=fmtp:101 0-15
   <recv response="180" optional="true"/>
   <recv response="200" rtd="true"/>
   <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
+ACK_REQUEST]]></send>
   <nop><action><exec rtp_stream="speech.al,-1,8"/></action></nop>
   <pause milliseconds="HOLD_MS"/>
   <send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+BYE_REQUEST]]></send>
+  <recv response="200"/>
+</scenario>
+"""
+IN_DIALOG = """METHOD sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
 To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 2 BYE
+CSeq: CSEQ METHOD
 Contact: sip:sipp@[local_ip]:[local_port]
 Max-Forwards: 70
 Content-Length: 0
 
-]]></send>
-  <recv response="200"/>
-</scenario>
-"""
+"""  # the ACK and the BYE
 
 
 def speech_alaw() -> bytes:
     """sipp's g711a.pcap speech as raw A-law (its RTP payloads, about 7 s), then 100 ms of silence, an in-band
     DTMF '1' (100 ms, 697 + 1209 Hz) and 100 ms of silence: the loop each call streams."""
-    import numpy as np
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from relaybox.media import g711
+    from relaybox.media import g711, tones
 
     data, payloads = (PCAPS / "g711a.pcap").read_bytes(), bytearray()
     offset = 24  # pcap file header; then per packet a 16-byte record header, Ethernet, IPv4, UDP, RTP
@@ -138,10 +127,8 @@ def speech_alaw() -> bytes:
         offset += 16 + size
         ip = packet[14:]
         payloads += ip[(ip[0] & 15) * 4 + 8 + 12:]
-    t = np.arange(800) / 8000
-    tone = 8000 * (np.sin(2 * np.pi * 697 * t) + np.sin(2 * np.pi * 1209 * t))
     gap = g711.silence("PCMA", 800)
-    return bytes(payloads) + gap + g711.encode(tone.astype(np.int16), "PCMA") + gap
+    return bytes(payloads) + gap + g711.encode(tones.dtmf_tone("1", 0.1), "PCMA") + gap
 
 
 def write_scenario(workdir: Path, hold: float) -> Path:
@@ -149,7 +136,11 @@ def write_scenario(workdir: Path, hold: float) -> Path:
     UDP, no raw socket per call as play_pcap_audio opens), BYE."""
     (workdir / "speech.al").write_bytes(speech_alaw())
     path = workdir / "uac_stream.xml"
-    path.write_text(SCENARIO.replace("HOLD_MS", str(round(hold * 1000))))
+    def request(method: str, cseq: int) -> str:
+        return IN_DIALOG.replace("METHOD", method).replace("CSEQ", str(cseq))
+
+    path.write_text(SCENARIO.replace("HOLD_MS", str(round(hold * 1000))).replace("ACK_REQUEST", request("ACK", 1))
+                    .replace("BYE_REQUEST", request("BYE", 2)))
     return path
 
 

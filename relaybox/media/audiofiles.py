@@ -79,7 +79,7 @@ class Writer:
 
     def __init__(self, path: Path, channels: int, fmt: str) -> None:
         check_encoder(fmt)
-        self.path, self.channels, self.fmt = path, channels, fmt
+        self.path, self.channels = path, channels
         self.part = path.with_suffix(path.suffix + ".part")
         self.file: BinaryIO | None = None
         self.error: OSError | None = None
@@ -139,7 +139,8 @@ class Writer:
                 self._put(bytes(self.encoder.flush()))
             header = self._wav_header(self.size - 44) if self.encoder is None else None
             self._submit(lambda: self._finish(header))
-            self._wait()
+            assert self.last is not None
+            self.last.result()  # this file's work is done (the thread works in order)
             if self.error is not None:
                 self.discard()
                 raise self.error
@@ -151,10 +152,6 @@ class Writer:
         if self.result is None:
             self.result = (0.0, 0)
             self._submit(self._drop, always=True)
-
-    def _wait(self) -> None:
-        if self.last is not None:
-            self.last.result()
 
     # -- the thread's side -----------------------------------------------------------------------------
 

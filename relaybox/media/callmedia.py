@@ -640,10 +640,8 @@ class CallMedia:
 
     def _flush_recordings(self) -> None:
         """Every RECORDING_FLUSH seconds while recordings run, their files get the audio captured meanwhile."""
-        self._flush_timer = None
-        if self.recordings and not self.closed:
-            self._drain()
-            self._flush_timer = self.clock.call_later(RECORDING_FLUSH, self._flush_recordings)
+        self._drain()  # the timer is cancelled when the last recording ends and when the call media closes
+        self._flush_timer = self.clock.call_later(RECORDING_FLUSH, self._flush_recordings)
 
     def _cancel_flush(self) -> None:
         if self._flush_timer is not None:

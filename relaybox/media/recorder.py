@@ -26,8 +26,6 @@ class CallRecording:
         if direction not in ("speak", "listen", "both"):
             raise ValueError("direction must be speak, listen or both")
         self.file = audiofiles.Writer(path, 2 if stereo else 1, fmt)
-        self.path = path
-        self.fmt = fmt
         self.stereo = stereo
         self.direction = direction
         self.t0 = t0
