@@ -279,8 +279,10 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, h
     return {"ok": ok, "failed": failed, "wall": wall, "cpu": cpu, "call_seconds": call_seconds,
             "answered": answered, "late_ticks": rtp.get("late_ticks", -1), "ticks": rtp.get("ticks", 0),
             "max_late_ms": rtp.get("max_late_ms", -1.0), "user": split[0], "kernel": split[1],
-            "frames": rtp.get("frames", 0), "cpu_receive": rtp.get("cpu_receive", 0.0),
-            "cpu_analyse": rtp.get("cpu_analyse", 0.0), "cpu_frames": rtp.get("cpu_frames", 0.0), **counts}
+            "frames": rtp.get("frames", 0), "underruns": rtp.get("underruns", -1),
+            "busy_frames": rtp.get("busy_frames", 0), "max_lag_ms": rtp.get("max_lag_ms", -1.0),
+            "cpu_clock": rtp.get("cpu", 0.0), "cpu_hear": rtp.get("cpu_hear", 0.0),
+            "cpu_prepare": rtp.get("cpu_prepare", 0.0), **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------

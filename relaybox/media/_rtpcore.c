@@ -1,19 +1,13 @@
-/* relaybox's RTP hot path in C: what the 20 ms pacer does for every call on every tick.
+/* relaybox's RTP hot path in C: what the 20 ms clock does for every call on every tick.
  *
  * Python keeps the logic of a call's media (what to play, detectors, recordings, RFC 4733 keys, RTCP,
  * symmetric-RTP latching, SSRC changes); this module does the per-packet and per-frame work it would
- * otherwise repeat thousands of times a second in the interpreter:
+ * otherwise repeat thousands of times a second in the interpreter, on a thread of its own:
  *
  *   JitterBuffer  G.711 payloads by RTP timestamp, one 20 ms frame out per tick (see jitter.py's docstring)
  *   Reception     RFC 3550 A.1/A.8 loss and interarrival-jitter counters (rtcp.ReceptionStats extends it)
  *   dtmf_key      the in-band DTMF key of a 40 ms window (see tones.py's docstring for the tests it passes)
- *   Core          every endpoint's sockets in one epoll: `receive` reads all waiting datagrams and keeps the
- *                 usual packet (the negotiated codec from the latched source) in C, handing the others to
- *                 Python; `take` decodes each endpoint's due frame into one int16 matrix, with its energy and
- *                 the DTMF key of its last 40 ms, and says which endpoints Python must tick; `send` encodes a
- *                 frame, builds the RTP header and sends it; `quiet` does a whole tick (silence out) for the
- *                 endpoints Python has nothing to do for; while `capture` is on, both directions of every
- *                 tick are kept for recordings, and `drain` hands them over.
+ *   Core          every endpoint's sockets in one epoll and the 20 ms clock (see the Core section below)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,13 +15,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline int32_t ts_delta(uint32_t a, uint32_t b) { return (int32_t)(b - a); } /* b - a, 32-bit space */
@@ -124,6 +122,22 @@ static PyObject *dtmf_key(PyObject *module, PyObject *arg) {
     return PyLong_FromLong(key);
 }
 
+/* A JitterBuffer or Reception in a Core is shared with the core's clock thread (`lock` is the core's, NULL
+   outside one): Python's calls take it, releasing the GIL while they wait, so that the clock never waits on
+   the interpreter. */
+static void lock_shared(pthread_mutex_t *lock) {
+    if (lock && pthread_mutex_trylock(lock) != 0) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(lock);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static void unlock_shared(pthread_mutex_t *lock) {
+    if (lock)
+        pthread_mutex_unlock(lock);
+}
+
 /* -- JitterBuffer ------------------------------------------------------------------------------- */
 
 enum { SLOT_EMPTY = 0, SLOT_WHOLE = 1, SLOT_PART = 2 }; /* a whole packet's frame, or pieces of several */
@@ -141,6 +155,7 @@ typedef struct {
     uint8_t *state;
     uint8_t *data; /* nslots * frame bytes */
     unsigned long long received, played, concealed, late, duplicates, resets, overflows;
+    pthread_mutex_t *lock;
 } JitterBuffer;
 
 static void jb_reset(JitterBuffer *jb) {
@@ -157,6 +172,10 @@ static int JitterBuffer_init(JitterBuffer *self, PyObject *args, PyObject *kw) {
         return -1;
     if (frame <= 0 || delay < 0 || max < 1 || max > 1000 || idle < 1 || resync < frame) {
         PyErr_SetString(PyExc_ValueError, "bad jitter buffer sizes");
+        return -1;
+    }
+    if (self->lock) {
+        PyErr_SetString(PyExc_RuntimeError, "the jitter buffer is in use by an RTP core");
         return -1;
     }
     PyMem_Free(self->state);
@@ -300,7 +319,10 @@ static PyObject *JitterBuffer_push(JitterBuffer *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "payload too long");
         return NULL;
     }
+    pthread_mutex_t *lock = self->lock;
+    lock_shared(lock);
     jb_push(self, ssrc, ts, buf.buf, (int)buf.len);
+    unlock_shared(lock);
     PyBuffer_Release(&buf);
     Py_RETURN_NONE;
 }
@@ -309,7 +331,11 @@ static PyObject *JitterBuffer_pop(JitterBuffer *self, PyObject *Py_UNUSED(ignore
     PyObject *out = PyBytes_FromStringAndSize(NULL, self->frame);
     if (!out)
         return NULL;
-    if (jb_pop(self, (uint8_t *)PyBytes_AS_STRING(out)) == POP_NONE) {
+    pthread_mutex_t *lock = self->lock;
+    lock_shared(lock);
+    int popped = jb_pop(self, (uint8_t *)PyBytes_AS_STRING(out));
+    unlock_shared(lock);
+    if (popped == POP_NONE) {
         Py_DECREF(out);
         Py_RETURN_NONE;
     }
@@ -317,7 +343,10 @@ static PyObject *JitterBuffer_pop(JitterBuffer *self, PyObject *Py_UNUSED(ignore
 }
 
 static PyObject *JitterBuffer_reset(JitterBuffer *self, PyObject *Py_UNUSED(ignored)) {
+    pthread_mutex_t *lock = self->lock;
+    lock_shared(lock);
     jb_reset(self);
+    unlock_shared(lock);
     Py_RETURN_NONE;
 }
 
@@ -336,7 +365,7 @@ static int JitterBuffer_set_fill(JitterBuffer *self, PyObject *value, void *Py_U
         PyErr_SetString(PyExc_TypeError, "fill is one byte");
         return -1;
     }
-    self->fill = (uint8_t)PyBytes_AS_STRING(value)[0];
+    self->fill = (uint8_t)PyBytes_AS_STRING(value)[0]; /* one byte: the clock sees the old or the new */
     return 0;
 }
 
@@ -379,6 +408,7 @@ typedef struct {
     uint32_t ssrc;
     long long base_seq, max_seq, cycles, received;
     double jitter, transit;
+    pthread_mutex_t *lock;
 } Reception;
 
 static void reception_update(Reception *r, uint32_t ssrc, uint16_t seq, uint32_t ts, double arrival) {
@@ -411,6 +441,10 @@ static int Reception_init(Reception *self, PyObject *args, PyObject *kw) {
     int rate = 8000;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|i", names, &rate))
         return -1;
+    if (self->lock) {
+        PyErr_SetString(PyExc_RuntimeError, "the reception counters are in use by an RTP core");
+        return -1;
+    }
     self->rate = rate;
     self->has_ssrc = self->has_transit = 0;
     self->base_seq = self->max_seq = self->cycles = self->received = 0;
@@ -424,7 +458,10 @@ static PyObject *Reception_update(Reception *self, PyObject *args) {
     double arrival;
     if (!PyArg_ParseTuple(args, "IiId", &ssrc, &seq, &ts, &arrival))
         return NULL;
+    pthread_mutex_t *lock = self->lock;
+    lock_shared(lock);
     reception_update(self, ssrc, (uint16_t)seq, ts, arrival);
+    unlock_shared(lock);
     Py_RETURN_NONE;
 }
 
@@ -463,7 +500,16 @@ static PyTypeObject ReceptionType = {
     .tp_getset = Reception_getset,
 };
 
-/* -- Core --------------------------------------------------------------------------------------------- */
+/* -- Core ---------------------------------------------------------------------------------------------
+   The 20 ms clock is the core's own thread (`start`): it never takes the GIL, so a collection of the
+   interpreter's garbage, a slow callback or a busy event loop does not delay a packet. Each tick, under the
+   core's lock: every waiting datagram is read (the usual packets into the jitter buffers, the others kept for
+   Python), and for every started slot the due frame is decoded and analysed, one packet is sent (the head of
+   the slot's queue of frames Python prepared, else digital silence), and the frames each way are recorded.
+   What Python must see (the frames of the slots it is busy with, a key heard, the other datagrams) waits in
+   the outbox, and the eventfd (`fd`) becomes readable; Python `collect`s it and `push`es the next frames of
+   its busy slots, a few ticks ahead of the clock. Python's calls take the lock too, releasing the GIL while
+   they wait. */
 
 typedef struct {
     int16_t *data;
@@ -473,7 +519,7 @@ typedef struct {
 static int pcm_append(Pcm *p, const int16_t *frame) { /* FRAME samples, or zeros for NULL */
     if (p->len + 160 > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 160 * 256;
-        int16_t *grown = PyMem_Realloc(p->data, cap * sizeof(int16_t));
+        int16_t *grown = realloc(p->data, cap * sizeof(int16_t)); /* the clock's thread: no PyMem here */
         if (!grown)
             return -1;
         p->data = grown;
@@ -488,10 +534,19 @@ static int pcm_append(Pcm *p, const int16_t *frame) { /* FRAME samples, or zeros
 }
 
 static void pcm_free(Pcm *p) {
-    PyMem_Free(p->data);
+    free(p->data);
     p->data = NULL;
     p->len = p->cap = 0;
 }
+
+enum { OUT_SILENCE = 0, OUT_AUDIO = 1, OUT_EVENT = 2 };
+#define QUEUE 16 /* frames Python may prepare ahead of a slot's clock */
+
+typedef struct {
+    uint8_t kind, transmit, marker, first, end, pt, len;
+    int16_t pcm[160];   /* OUT_AUDIO */
+    uint8_t payload[16]; /* OUT_EVENT: an RFC 4733 payload */
+} Out;
 
 typedef struct {
     int in_use, fd, rtcp_fd;
@@ -506,13 +561,16 @@ typedef struct {
     double source_at;
     unsigned long long packets_received, bytes_received;
     /* sending */
-    uint32_t ssrc, ts;
+    uint32_t ssrc, ts, event_ts;
     uint16_t seq;
     int marker;
     unsigned long long sent_packets, sent_octets;
-    /* Python ticks the slot while `busy`; `analyse`: energy and DTMF of each frame, from the previous one's
-       projection and energy (and the previous frame itself, for Python's tone analysis when `tones`) */
-    int busy, analyse, tones;
+    Out queue[QUEUE];
+    int head, queued;
+    /* Python hears the slot while `busy` (and prepares its frames); `analyse`: energy and DTMF of each frame,
+       from the previous one's projection and energy (and the previous frame itself, for Python's tone
+       analysis when `tones`) */
+    int busy, flowing, analyse, tones; /* flowing: the last frame sent was Python's audio (or a key) */
     float proj[16];
     double energy;
     int16_t prev[160];
@@ -522,17 +580,56 @@ typedef struct {
     Pcm speak, listen;
 } Slot;
 
+/* what Python hears of a slot's tick (numpy: endpoint.RECORD) */
+typedef struct {
+    int32_t slot;
+    int8_t key;
+    uint8_t audio, busy, tones;
+    double energy;
+    int16_t frame[160];
+    int16_t prev[160];
+} Record;
+
+typedef struct {
+    int slot, rtcp, len;
+    struct sockaddr_in from;
+    uint8_t *data;
+} Other;
+
+#define MAX_RECORDS 65536 /* about 1.3 s of 1,000 busy slots: beyond, Python is not keeping up */
+#define MAX_OTHERS 16384
+#define TICK_NS 20000000LL
+
 typedef struct {
     PyObject_HEAD
-    int epfd;
+    int ready, epfd, efd;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    int running, signalled;
     Slot *slots;
     int nslots, cap;
     int16_t decode[2][256];
     uint8_t encode[2][65536]; /* by the sample's bits as uint16 */
+    Record *records;
+    int nrecords, caprecords;
+    Other *others;
+    int nothers, capothers;
+    /* statistics */
+    unsigned long long ticks, late_ticks, frames, busy_frames, underruns, dropped;
+    double max_late, cpu, signalled_at, max_lag;
 } Core;
+
+static void core_lock(Core *c) {
+    lock_shared(&c->lock);
+}
 
 static int Core_init(Core *self, PyObject *args, PyObject *kw) {
     Py_buffer tables[4];
+    if (self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "Core is already initialised");
+        return -1;
+    }
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &tables[0], &tables[1], &tables[2], &tables[3]))
         return -1;
     int ok = tables[0].len == 512 && tables[1].len == 512 && tables[2].len == 65536 && tables[3].len == 65536;
@@ -548,35 +645,78 @@ static int Core_init(Core *self, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_ValueError, "Core(ulaw_decode, alaw_decode, ulaw_encode, alaw_encode): G.711 tables");
         return -1;
     }
-    if (self->epfd <= 0) {
-        self->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (self->epfd < 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
-            return -1;
-        }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    self->ready = 1;
+    self->epfd = epoll_create1(EPOLL_CLOEXEC);
+    self->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->epfd < 0 || self->efd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
     }
     return 0;
 }
 
+static void core_stop(Core *c);
+static void close_fds(int epfd, Slot *s);
+
+static void free_others(Other *others, int n) {
+    for (int i = 0; i < n; i++)
+        free(others[i].data);
+}
+
 static void Core_dealloc(Core *self) {
+    if (self->ready)
+        core_stop(self);
     for (int i = 0; i < self->nslots; i++) {
-        Py_XDECREF(self->slots[i].jitter);
-        Py_XDECREF(self->slots[i].reception);
-        pcm_free(&self->slots[i].speak);
-        pcm_free(&self->slots[i].listen);
+        Slot *s = &self->slots[i];
+        if (s->in_use)
+            close_fds(self->epfd, s);
+        if (s->jitter)
+            s->jitter->lock = NULL;
+        if (s->reception)
+            s->reception->lock = NULL;
+        Py_XDECREF(s->jitter);
+        Py_XDECREF(s->reception);
+        pcm_free(&s->speak);
+        pcm_free(&s->listen);
     }
     PyMem_Free(self->slots);
+    free(self->records);
+    free_others(self->others, self->nothers);
+    free(self->others);
     if (self->epfd > 0)
         close(self->epfd);
+    if (self->efd > 0)
+        close(self->efd);
+    if (self->ready) {
+        pthread_mutex_destroy(&self->lock);
+        pthread_cond_destroy(&self->wake);
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static Slot *core_slot(Core *self, int id) {
+static Slot *core_slot(Core *self, int id) { /* with the lock held */
     if (id < 0 || id >= self->nslots || !self->slots[id].in_use) {
         PyErr_Format(PyExc_KeyError, "no RTP slot %d", id);
         return NULL;
     }
     return &self->slots[id];
+}
+
+static void close_fds(int epfd, Slot *s) {
+    /* out of the epoll first: while Python's descriptor of the same socket is open, closing ours would not */
+    int fds[2] = {s->fd, s->rtcp_fd};
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0) {
+            epoll_ctl(epfd, EPOLL_CTL_DEL, fds[i], NULL);
+            close(fds[i]);
+        }
+    s->fd = s->rtcp_fd = -1;
 }
 
 static int watch(Core *self, int fd, int id, int rtcp) {
@@ -590,7 +730,7 @@ static int watch(Core *self, int fd, int id, int rtcp) {
     return 0;
 }
 
-/* add(rtp_fd, rtcp_fd, jitter, reception, ssrc, seq, ts) -> slot: read these sockets at each `receive` (-1: none) */
+/* add(rtp_fd, rtcp_fd, jitter, reception, ssrc, seq, ts) -> slot: read these sockets at each tick (-1: none) */
 static PyObject *Core_add(Core *self, PyObject *args) {
     int fd, rtcp_fd, seq;
     unsigned int ssrc, ts;
@@ -598,6 +738,12 @@ static PyObject *Core_add(Core *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "iiO!O!IiI", &fd, &rtcp_fd, &JitterBufferType, &jitter, &ReceptionType, &reception,
                           &ssrc, &seq, &ts))
         return NULL;
+    if (((JitterBuffer *)jitter)->lock || ((Reception *)reception)->lock) {
+        PyErr_SetString(PyExc_ValueError, "add: that jitter buffer or reception is another slot's");
+        return NULL;
+    }
+    PyObject *result = NULL;
+    core_lock(self);
     int id = -1;
     for (int i = 0; i < self->nslots; i++)
         if (!self->slots[i].in_use) {
@@ -608,8 +754,10 @@ static PyObject *Core_add(Core *self, PyObject *args) {
         if (self->nslots == self->cap) {
             int cap = self->cap ? self->cap * 2 : 64;
             Slot *grown = PyMem_Realloc(self->slots, (size_t)cap * sizeof(Slot));
-            if (!grown)
-                return PyErr_NoMemory();
+            if (!grown) {
+                PyErr_NoMemory();
+                goto done;
+            }
             self->slots = grown;
             self->cap = cap;
         }
@@ -617,45 +765,72 @@ static PyObject *Core_add(Core *self, PyObject *args) {
     }
     Slot *s = &self->slots[id];
     memset(s, 0, sizeof *s);
-    s->fd = fd;
-    s->rtcp_fd = rtcp_fd;
-    if (watch(self, fd, id, 0) < 0)
-        return NULL;
-    if (watch(self, rtcp_fd, id, 1) < 0) {
-        if (fd >= 0)
-            epoll_ctl(self->epfd, EPOLL_CTL_DEL, fd, NULL);
-        return NULL;
+    /* the core's own descriptors of the sockets: the clock's thread never sends on a number the process
+       has since given to another file, whatever happens to Python's socket objects */
+    s->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    s->rtcp_fd = rtcp_fd >= 0 ? fcntl(rtcp_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if ((fd >= 0 && s->fd < 0) || (rtcp_fd >= 0 && s->rtcp_fd < 0) || watch(self, s->fd, id, 0) < 0 ||
+        watch(self, s->rtcp_fd, id, 1) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetFromErrno(PyExc_OSError);
+        close_fds(self->epfd, s);
+        goto done;
     }
     s->in_use = 1;
     Py_INCREF(jitter);
     Py_INCREF(reception);
     s->jitter = (JitterBuffer *)jitter;
     s->reception = (Reception *)reception;
+    s->jitter->lock = s->reception->lock = &self->lock;
     s->ssrc = ssrc;
     s->seq = (uint16_t)seq;
     s->ts = ts;
     s->marker = 1;
     s->busy = 1;
-    return PyLong_FromLong(id);
+    result = PyLong_FromLong(id);
+done:
+    pthread_mutex_unlock(&self->lock);
+    return result;
 }
 
-/* remove(slot): stop reading its sockets (Python closes them) */
+/* remove(slot): stop reading its sockets (Python closes them) and ticking it */
 static PyObject *Core_remove(Core *self, PyObject *args) {
     int id;
     if (!PyArg_ParseTuple(args, "i", &id))
         return NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
-    if (!s)
+    if (!s) {
+        pthread_mutex_unlock(&self->lock);
         return NULL;
-    if (s->fd >= 0)
-        epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    if (s->rtcp_fd >= 0)
-        epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->rtcp_fd, NULL);
+    }
+    close_fds(self->epfd, s);
     s->in_use = 0;
-    Py_CLEAR(s->jitter);
-    Py_CLEAR(s->reception);
+    /* what its ticks left uncollected goes too: the slot's number may be the next endpoint's */
+    int kept = 0;
+    for (int i = 0; i < self->nrecords; i++)
+        if (self->records[i].slot != id)
+            self->records[kept++] = self->records[i];
+    self->nrecords = kept;
+    kept = 0;
+    for (int i = 0; i < self->nothers; i++) {
+        if (self->others[i].slot == id)
+            free(self->others[i].data);
+        else
+            self->others[kept++] = self->others[i];
+    }
+    self->nothers = kept;
+    JitterBuffer *jitter = s->jitter;
+    Reception *reception = s->reception;
+    jitter->lock = NULL;
+    reception->lock = NULL;
+    s->jitter = NULL;
+    s->reception = NULL;
     pcm_free(&s->speak);
     pcm_free(&s->listen);
+    pthread_mutex_unlock(&self->lock);
+    Py_DECREF(jitter);
+    Py_DECREF(reception);
     Py_RETURN_NONE;
 }
 
@@ -671,29 +846,34 @@ static int parse_addr(const char *host, int port, struct sockaddr_in *out) {
 }
 
 /* configure(slot, started, hold, latched, pt, law, remote_host or None, remote_port, remote_ssrc or -1):
-   what makes a packet the usual one (law: 0 PCMU, 1 PCMA) and where `send` sends */
+   whether the clock ticks the slot, what makes a packet the usual one (law: 0 PCMU, 1 PCMA) and where it
+   sends */
 static PyObject *Core_configure(Core *self, PyObject *args) {
     int id, started, hold, latched, pt, law, port;
     const char *host;
     long long remote_ssrc;
     if (!PyArg_ParseTuple(args, "ipppiiziL", &id, &started, &hold, &latched, &pt, &law, &host, &port, &remote_ssrc))
         return NULL;
-    Slot *s = core_slot(self, id);
-    if (!s)
-        return NULL;
     struct sockaddr_in remote;
     if (host && parse_addr(host, port, &remote) < 0)
         return NULL;
-    s->has_remote = host != NULL;
-    if (host)
-        s->remote = remote;
-    s->started = started;
-    s->hold = hold;
-    s->latched = latched;
-    s->pt = pt;
-    s->law = law ? 1 : 0;
-    s->has_remote_ssrc = remote_ssrc >= 0;
-    s->remote_ssrc = (uint32_t)(remote_ssrc >= 0 ? remote_ssrc : 0);
+    core_lock(self);
+    Slot *s = core_slot(self, id);
+    if (s) {
+        s->has_remote = host != NULL;
+        if (host)
+            s->remote = remote;
+        s->started = started;
+        s->hold = hold;
+        s->latched = latched;
+        s->pt = pt;
+        s->law = law ? 1 : 0;
+        s->has_remote_ssrc = remote_ssrc >= 0;
+        s->remote_ssrc = (uint32_t)(remote_ssrc >= 0 ? remote_ssrc : 0);
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (!s)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -704,15 +884,8 @@ static int is_usual(Slot *s, const uint8_t *d, ssize_t n, const struct sockaddr_
            ((uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11]) == s->remote_ssrc;
 }
 
-/* receive(now) -> [(slot, data, (host, port), rtcp)]: every datagram waiting; the usual packets are counted
-   and buffered here, the others are returned for Python */
-static PyObject *Core_receive(Core *self, PyObject *args) {
-    double now;
-    if (!PyArg_ParseTuple(args, "d", &now))
-        return NULL;
-    PyObject *others = PyList_New(0);
-    if (!others)
-        return NULL;
+/* every datagram waiting: the usual packets are counted and buffered here, the others kept for Python */
+static void core_receive(Core *self, double now) {
     struct epoll_event events[256];
     uint8_t buf[2048];
     for (int round = 0; round < 8; round++) {
@@ -740,19 +913,30 @@ static PyObject *Core_receive(Core *self, PyObject *args) {
                     jb_push(s->jitter, s->remote_ssrc, ts, buf + 12, (int)(got - 12));
                 continue;
             }
-            char host[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &from.sin_addr, host, sizeof host);
-            PyObject *item = Py_BuildValue("(iy#(si)O)", id, (const char *)buf, (Py_ssize_t)got, host,
-                                           (int)ntohs(from.sin_port), rtcp ? Py_True : Py_False);
-            if (!item || PyList_Append(others, item) < 0) {
-                Py_XDECREF(item);
-                Py_DECREF(others);
-                return NULL;
+            if (self->nothers == self->capothers) {
+                int cap = self->capothers ? self->capothers * 2 : 256;
+                Other *grown = cap <= MAX_OTHERS ? realloc(self->others, (size_t)cap * sizeof(Other)) : NULL;
+                if (!grown) {
+                    self->dropped++;
+                    continue;
+                }
+                self->others = grown;
+                self->capothers = cap;
             }
-            Py_DECREF(item);
+            Other *o = &self->others[self->nothers];
+            o->data = malloc((size_t)got);
+            if (!o->data) {
+                self->dropped++;
+                continue;
+            }
+            memcpy(o->data, buf, (size_t)got);
+            o->slot = id;
+            o->rtcp = rtcp;
+            o->len = (int)got;
+            o->from = from;
+            self->nothers++;
         }
     }
-    return others;
 }
 
 /* count(slot, nbytes, now): a packet Python took as the call's (source_at, counters) */
@@ -762,111 +946,40 @@ static PyObject *Core_count(Core *self, PyObject *args) {
     double now;
     if (!PyArg_ParseTuple(args, "ind", &id, &nbytes, &now))
         return NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
+    if (s) {
+        s->source_at = now;
+        s->packets_received++;
+        s->bytes_received += (unsigned long long)nbytes;
+    }
+    pthread_mutex_unlock(&self->lock);
     if (!s)
         return NULL;
-    s->source_at = now;
-    s->packets_received++;
-    s->bytes_received += (unsigned long long)nbytes;
     Py_RETURN_NONE;
 }
 
-/* take(slots, out, audio, energy, keys, busy, prev): each slot of the int32 array SLOTS (row i):
-   OUT[i] its due frame decoded (int16, left as it was when nothing plays or it is the codec's digital silence:
-   AUDIO[i] 0, else 1); for slots that analyse, ENERGY[i] (float64) the frame's energy, KEYS[i] (int8) the DTMF key
-   of its last 40 ms or -1, and PREV[i] the frame before (slots that want tones); BUSY[i] 1 when Python must tick
-   it (its owner is busy, or a key was heard) */
-static PyObject *Core_take(Core *self, PyObject *args) {
-    Py_buffer b[7];
-    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6]))
-        return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t n = b[0].len / (Py_ssize_t)sizeof(int32_t);
-    Py_ssize_t frame_bytes = 160 * (Py_ssize_t)sizeof(int16_t);
-    if (b[1].len < n * frame_bytes || b[2].len < n || b[3].len < n * (Py_ssize_t)sizeof(double) || b[4].len < n ||
-        b[5].len < n || b[6].len < n * frame_bytes) {
-        PyErr_SetString(PyExc_ValueError, "take: an output array is too small");
-        goto done;
-    }
-    const int32_t *slot_ids = b[0].buf;
-    int16_t *rows = b[1].buf, *prevs = b[6].buf;
-    uint8_t *audio = b[2].buf, *busy = b[5].buf;
-    double *energies = b[3].buf;
-    int8_t *keys = b[4].buf;
-    uint8_t frame[160];
-    static const int16_t zeros[160];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        audio[i] = 0;
-        energies[i] = 0.0;
-        keys[i] = -1;
-        busy[i] = 0;
-        int id = slot_ids[i];
-        if (id < 0 || id >= self->nslots || !self->slots[id].in_use)
-            continue;
-        Slot *s = &self->slots[id];
-        busy[i] = (uint8_t)s->busy;
-        JitterBuffer *jb = s->jitter;
-        int16_t *row = rows + i * 160;
-        if (!s->hold && jb->frame == 160 && jb_pop(jb, frame) != POP_NONE) {
-            int silent = 1;
-            for (int k = 0; k < 160; k++)
-                if (frame[k] != jb->fill) {
-                    silent = 0;
-                    break;
-                }
-            if (!silent) {
-                const int16_t *table = self->decode[s->law];
-                for (int k = 0; k < 160; k++)
-                    row[k] = table[frame[k]];
-                audio[i] = 1;
-                if (s->capture) {
-                    memcpy(s->rx, row, sizeof s->rx);
-                    s->has_rx = 1;
-                }
-            }
-        }
-        if (!s->analyse)
-            continue;
-        const int16_t *heard = audio[i] ? row : zeros;
-        if (s->tones)
-            memcpy(prevs + i * 160, s->prev, sizeof s->prev);
-        float proj[16] = {0};
-        double energy = 0.0;
-        if (audio[i]) {
-            energy = frame_energy(heard);
-            project(heard, proj);
-        }
-        keys[i] = (int8_t)dtmf_classify(s->proj, proj, s->energy + energy);
-        if (keys[i] >= 0)
-            busy[i] = 1;
-        energies[i] = energy;
-        memcpy(s->proj, proj, sizeof proj);
-        s->energy = energy;
-        memcpy(s->prev, heard, sizeof s->prev);
-    }
-    result = Py_NewRef(Py_None);
-done:
-    for (int k = 0; k < 7; k++)
-        PyBuffer_Release(&b[k]);
-    return result;
-}
-
-/* flags(slot, busy, analyse, tones): whether Python ticks the slot, and what `take` works out for it */
+/* flags(slot, busy, analyse, tones): whether Python hears the slot and prepares its frames, and what each tick
+   works out for it */
 static PyObject *Core_flags(Core *self, PyObject *args) {
     int id, busy, analyse, tones;
     if (!PyArg_ParseTuple(args, "ippp", &id, &busy, &analyse, &tones))
         return NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
+    if (s) {
+        s->busy = busy;
+        if (analyse != s->analyse) {
+            memset(s->proj, 0, sizeof s->proj);
+            memset(s->prev, 0, sizeof s->prev);
+            s->energy = 0.0;
+        }
+        s->analyse = analyse;
+        s->tones = tones;
+    }
+    pthread_mutex_unlock(&self->lock);
     if (!s)
         return NULL;
-    s->busy = busy;
-    if (analyse != s->analyse) {
-        memset(s->proj, 0, sizeof s->proj);
-        memset(s->prev, 0, sizeof s->prev);
-        s->energy = 0.0;
-    }
-    s->analyse = analyse;
-    s->tones = tones;
     Py_RETURN_NONE;
 }
 
@@ -894,75 +1007,126 @@ static void put_header(uint8_t *p, int pt, int marker, uint16_t seq, uint32_t ts
 }
 
 static void send_audio(Slot *s, uint8_t *pkt) { /* pkt: 12 bytes of room, then the 160 payload bytes */
-    if (s->fd < 0 || !s->has_remote)
+    if (s->fd < 0 || !s->has_remote || s->hold)
         return;
     put_header(pkt, s->pt, s->marker, s->seq, s->ts, s->ssrc);
     s->marker = 0;
     send_packet(s, pkt, 12 + 160, 160);
 }
 
-/* send(slot, frame or None, transmit): this tick's 20 ms of int16 samples toward the far end (None: digital
-   silence); TRANSMIT: encoded in the negotiated codec and sent (else only kept for a recording) */
-static PyObject *Core_send(Core *self, PyObject *args) {
-    int id, transmit;
-    PyObject *frame;
-    if (!PyArg_ParseTuple(args, "iOp", &id, &frame, &transmit))
-        return NULL;
-    Slot *s = core_slot(self, id);
-    if (!s)
-        return NULL;
+/* this tick's packet of the slot: the head of its queue, else digital silence */
+static void send_next(Core *c, Slot *s) {
     uint8_t pkt[12 + 160];
-    if (frame == Py_None) {
+    if (!s->queued) {
+        if (s->busy && s->flowing)
+            c->underruns++; /* audio was going out and Python has not prepared the next frame in time */
+        else
+            s->flowing = 0;
         memset(pkt + 12, s->law ? 0xD5 : 0xFF, 160);
-    } else {
-        Py_buffer b;
-        if (PyObject_GetBuffer(frame, &b, PyBUF_C_CONTIGUOUS) < 0)
-            return NULL;
-        if (b.len != 320) {
-            PyBuffer_Release(&b);
-            PyErr_SetString(PyExc_ValueError, "send: a frame is 160 int16 samples");
-            return NULL;
+        send_audio(s, pkt);
+        return;
+    }
+    Out *o = &s->queue[s->head];
+    s->head = (s->head + 1) % QUEUE;
+    s->queued--;
+    s->flowing = o->kind != OUT_SILENCE;
+    if (o->kind == OUT_EVENT) {
+        if (o->first)
+            s->event_ts = s->ts;
+        if (s->fd >= 0 && s->has_remote && !s->hold) {
+            uint8_t raw[12 + sizeof o->payload];
+            put_header(raw, o->pt, o->marker, s->seq, s->event_ts, s->ssrc);
+            memcpy(raw + 12, o->payload, o->len);
+            send_packet(s, raw, 12 + (size_t)o->len, o->len);
         }
-        const int16_t *pcm = b.buf;
-        const uint8_t *table = self->encode[s->law];
+        if (o->end)
+            s->marker = 1; /* the next audio packet starts a talkspurt */
+        return;
+    }
+    if (o->kind == OUT_AUDIO) {
+        const uint8_t *table = c->encode[s->law];
         for (int k = 0; k < 160; k++)
-            pkt[12 + k] = table[(uint16_t)pcm[k]];
+            pkt[12 + k] = table[(uint16_t)o->pcm[k]];
         if (s->capture) {
-            memcpy(s->tx, pcm, sizeof s->tx);
+            memcpy(s->tx, o->pcm, sizeof s->tx);
             s->has_tx = 1;
         }
-        PyBuffer_Release(&b);
+    } else {
+        memset(pkt + 12, s->law ? 0xD5 : 0xFF, 160);
     }
-    if (transmit)
+    if (o->transmit)
         send_audio(s, pkt);
-    Py_RETURN_NONE;
 }
 
-/* send_raw(slot, pt, ts, marker, payload): another packet of our stream (RFC 4733), next sequence number */
-static PyObject *Core_send_raw(Core *self, PyObject *args) {
-    int id, pt, marker;
-    unsigned int ts;
-    Py_buffer payload;
-    if (!PyArg_ParseTuple(args, "iiIpy*", &id, &pt, &ts, &marker, &payload))
-        return NULL;
-    Slot *s = core_slot(self, id);
-    if (!s || payload.len > 1500) {
-        if (s)
-            PyErr_SetString(PyExc_ValueError, "payload too long");
-        PyBuffer_Release(&payload);
-        return NULL;
+static Record *new_record(Core *c) {
+    if (c->nrecords == c->caprecords) {
+        int cap = c->caprecords ? c->caprecords * 2 : 256;
+        Record *grown = cap <= MAX_RECORDS ? realloc(c->records, (size_t)cap * sizeof(Record)) : NULL;
+        if (!grown) {
+            c->dropped++;
+            return NULL;
+        }
+        c->records = grown;
+        c->caprecords = cap;
     }
-    uint8_t pkt[12 + 1500];
-    put_header(pkt, pt, marker, s->seq, ts, s->ssrc);
-    memcpy(pkt + 12, payload.buf, (size_t)payload.len);
-    if (s->fd >= 0 && s->has_remote)
-        send_packet(s, pkt, 12 + (size_t)payload.len, (size_t)payload.len);
-    PyBuffer_Release(&payload);
-    Py_RETURN_NONE;
+    return &c->records[c->nrecords++];
 }
 
-/* the end of a slot's tick: its frames each way are recorded, its clock moves on one frame */
-static void end_tick(Slot *s) {
+/* one slot's tick: its due frame decoded and analysed (a record for Python when it listens or a key was
+   heard), one packet sent, the frames each way recorded, its clock on one frame */
+static void tick_slot(Core *c, int id, Slot *s) {
+    static const int16_t zeros[160];
+    int16_t row[160];
+    uint8_t frame[160];
+    int audio = 0;
+    JitterBuffer *jb = s->jitter;
+    if (!s->hold && jb->frame == 160 && jb_pop(jb, frame) != POP_NONE) {
+        int silent = 1;
+        for (int k = 0; k < 160; k++)
+            if (frame[k] != jb->fill) {
+                silent = 0;
+                break;
+            }
+        if (!silent) {
+            const int16_t *table = c->decode[s->law];
+            for (int k = 0; k < 160; k++)
+                row[k] = table[frame[k]];
+            audio = 1;
+            if (s->capture) {
+                memcpy(s->rx, row, sizeof s->rx);
+                s->has_rx = 1;
+            }
+        }
+    }
+    const int16_t *heard = audio ? row : zeros;
+    int key = -1;
+    double energy = 0.0;
+    if (s->analyse) {
+        float proj[16] = {0};
+        if (audio) {
+            energy = frame_energy(heard);
+            project(heard, proj);
+        }
+        key = dtmf_classify(s->proj, proj, s->energy + energy);
+        memcpy(s->proj, proj, sizeof proj);
+        s->energy = energy;
+    }
+    if (s->busy || key >= 0 || s->tones) {
+        Record *r = new_record(c);
+        if (r) {
+            r->slot = id;
+            r->key = (int8_t)key;
+            r->audio = (uint8_t)audio;
+            r->busy = (uint8_t)s->busy;
+            r->tones = (uint8_t)s->tones;
+            r->energy = energy;
+            memcpy(r->frame, heard, sizeof r->frame);
+            memcpy(r->prev, s->prev, sizeof r->prev);
+        }
+    }
+    if (s->analyse)
+        memcpy(s->prev, heard, sizeof s->prev);
+    send_next(c, s);
     if (s->capture && !s->capture_failed &&
         (pcm_append(&s->speak, s->has_rx ? s->rx : NULL) < 0 || pcm_append(&s->listen, s->has_tx ? s->tx : NULL) < 0))
         s->capture_failed = 1; /* out of memory: `drain` says so */
@@ -970,51 +1134,264 @@ static void end_tick(Slot *s) {
     s->ts += 160;
 }
 
-/* advance(slot, marker): the end of the slot's tick (see end_tick); MARKER: the next audio packet starts a
-   talkspurt */
-static PyObject *Core_advance(Core *self, PyObject *args) {
-    int id, marker;
-    if (!PyArg_ParseTuple(args, "ip", &id, &marker))
-        return NULL;
-    Slot *s = core_slot(self, id);
-    if (!s)
-        return NULL;
-    end_tick(s);
-    if (marker)
-        s->marker = 1;
+/* a whole tick, with the lock held */
+static void core_tick(Core *c, double now) {
+    c->ticks++;
+    core_receive(c, now);
+    for (int id = 0; id < c->nslots; id++) {
+        Slot *s = &c->slots[id];
+        if (s->in_use && s->started) {
+            c->busy_frames += (unsigned long long)(s->busy != 0);
+            tick_slot(c, id, s);
+            c->frames++;
+        }
+    }
+    if ((c->nrecords || c->nothers) && !c->signalled) {
+        uint64_t one = 1;
+        ssize_t r = write(c->efd, &one, sizeof one);
+        (void)r; /* the counter cannot overflow with one write per collect */
+        c->signalled = 1;
+        c->signalled_at = now;
+    }
+}
+
+static double seconds(const struct timespec *t) {
+    return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
+}
+
+static void *clock_thread(void *arg) {
+    Core *c = arg;
+    struct timespec deadline, now, cpu0, cpu1;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    pthread_mutex_lock(&c->lock);
+    while (c->running) {
+        deadline.tv_nsec += TICK_NS;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_nsec -= 1000000000L;
+            deadline.tv_sec++;
+        }
+        /* sleep until the deadline with the lock released (or until `stop`) */
+        while (c->running && pthread_cond_timedwait(&c->wake, &c->lock, &deadline) != ETIMEDOUT)
+            ;
+        if (!c->running)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+        double late = seconds(&now) - seconds(&deadline);
+        if (late > 0.020)
+            c->late_ticks++;
+        if (late > c->max_late)
+            c->max_late = late;
+        if (late > 0.1) /* stalled (the machine, not Python): skip the missed ticks rather than burst them */
+            deadline = now;
+        core_tick(c, seconds(&now));
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+        c->cpu += seconds(&cpu1) - seconds(&cpu0);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* start(): tick every 20 ms on the core's own thread until `stop` */
+static PyObject *Core_start(Core *self, PyObject *Py_UNUSED(ignored)) {
+    core_lock(self);
+    int err = 0;
+    if (!self->running) {
+        self->running = 1;
+        err = pthread_create(&self->thread, NULL, clock_thread, self);
+        if (err)
+            self->running = 0;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (err) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
     Py_RETURN_NONE;
 }
 
-/* quiet(slots, busy): a whole tick for each slot of the int32 array SLOTS whose byte in BUSY is 0: digital
-   silence out (unless on hold), its frames recorded, its clock on one frame */
-static PyObject *Core_quiet(Core *self, PyObject *args) {
-    Py_buffer ids, busy;
-    if (!PyArg_ParseTuple(args, "y*y*", &ids, &busy))
-        return NULL;
-    Py_ssize_t n = ids.len / (Py_ssize_t)sizeof(int32_t);
-    if (busy.len < n) {
-        PyBuffer_Release(&ids);
-        PyBuffer_Release(&busy);
-        PyErr_SetString(PyExc_ValueError, "quiet: BUSY is too small");
-        return NULL;
+static void core_stop(Core *c) {
+    core_lock(c);
+    int was = c->running;
+    c->running = 0;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    if (was) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_join(c->thread, NULL);
+        Py_END_ALLOW_THREADS
     }
-    const int32_t *slot_ids = ids.buf;
-    const uint8_t *flags = busy.buf;
-    uint8_t silence[2][12 + 160];
-    memset(silence[0] + 12, 0xFF, 160);
-    memset(silence[1] + 12, 0xD5, 160);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int id = slot_ids[i];
-        if (flags[i] || id < 0 || id >= self->nslots || !self->slots[id].in_use)
-            continue;
-        Slot *s = &self->slots[id];
-        if (!s->hold)
-            send_audio(s, silence[s->law]);
-        end_tick(s);
-    }
-    PyBuffer_Release(&ids);
-    PyBuffer_Release(&busy);
+}
+
+/* stop(): the clock stops (at once: it is woken) */
+static PyObject *Core_stop(Core *self, PyObject *Py_UNUSED(ignored)) {
+    core_stop(self);
     Py_RETURN_NONE;
+}
+
+/* tick(now): one tick on the caller's thread (tests; the clock's thread must not be running) */
+static PyObject *Core_tick(Core *self, PyObject *args) {
+    double now;
+    if (!PyArg_ParseTuple(args, "d", &now))
+        return NULL;
+    core_lock(self);
+    core_tick(self, now);
+    pthread_mutex_unlock(&self->lock);
+    Py_RETURN_NONE;
+}
+
+/* collect() -> ([(slot, data, (host, port), rtcp)], records): what the ticks since the last collect left for
+   Python: the datagrams that are not the usual packet, and the records (bytes, endpoint.RECORD) */
+static PyObject *Core_collect(Core *self, PyObject *Py_UNUSED(ignored)) {
+    core_lock(self);
+    Record *records = self->records;
+    int nrecords = self->nrecords;
+    Other *others = self->others;
+    int nothers = self->nothers;
+    self->records = NULL;
+    self->nrecords = self->caprecords = 0;
+    self->others = NULL;
+    self->nothers = self->capothers = 0;
+    uint64_t count;
+    ssize_t r = read(self->efd, &count, sizeof count);
+    (void)r; /* nothing to read (EAGAIN) is fine */
+    if (self->signalled) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double lag = seconds(&now) - self->signalled_at;
+        if (lag > self->max_lag)
+            self->max_lag = lag;
+    }
+    self->signalled = 0;
+    pthread_mutex_unlock(&self->lock);
+
+    PyObject *list = PyList_New(0), *result = NULL;
+    PyObject *raw = PyBytes_FromStringAndSize((const char *)records, (Py_ssize_t)nrecords * (Py_ssize_t)sizeof(Record));
+    if (!list || !raw)
+        goto done;
+    for (int i = 0; i < nothers; i++) {
+        Other *o = &others[i];
+        char host[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &o->from.sin_addr, host, sizeof host);
+        PyObject *item = Py_BuildValue("(iy#(si)O)", o->slot, (const char *)o->data, (Py_ssize_t)o->len, host,
+                                       (int)ntohs(o->from.sin_port), o->rtcp ? Py_True : Py_False);
+        if (!item || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+    result = PyTuple_Pack(2, list, raw);
+done:
+    Py_XDECREF(list);
+    Py_XDECREF(raw);
+    free(records);
+    free_others(others, nothers);
+    free(others);
+    return result;
+}
+
+static Out *queue_tail(Slot *s) {
+    if (s->queued == QUEUE) {
+        PyErr_SetString(PyExc_OverflowError, "the slot's queue of frames is full");
+        return NULL;
+    }
+    Out *o = &s->queue[(s->head + s->queued) % QUEUE];
+    memset(o, 0, offsetof(Out, pcm));
+    return o;
+}
+
+/* push(slot, frame or None, transmit) -> queued: the slot's next 20 ms of int16 samples toward the far end
+   (None: digital silence); TRANSMIT: encoded in the negotiated codec and sent (else only recorded) */
+static PyObject *Core_push(Core *self, PyObject *args) {
+    int id, transmit;
+    PyObject *frame;
+    if (!PyArg_ParseTuple(args, "iOp", &id, &frame, &transmit))
+        return NULL;
+    Py_buffer b = {0};
+    if (frame != Py_None) {
+        if (PyObject_GetBuffer(frame, &b, PyBUF_C_CONTIGUOUS) < 0)
+            return NULL;
+        if (b.len != 320) {
+            PyBuffer_Release(&b);
+            PyErr_SetString(PyExc_ValueError, "push: a frame is 160 int16 samples");
+            return NULL;
+        }
+    }
+    core_lock(self);
+    Slot *s = core_slot(self, id);
+    Out *o = s ? queue_tail(s) : NULL;
+    int queued = -1;
+    if (o) {
+        o->kind = frame == Py_None ? OUT_SILENCE : OUT_AUDIO;
+        o->transmit = (uint8_t)transmit;
+        if (frame != Py_None)
+            memcpy(o->pcm, b.buf, 320);
+        queued = ++s->queued;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (frame != Py_None)
+        PyBuffer_Release(&b);
+    if (!o)
+        return NULL;
+    return PyLong_FromLong(queued);
+}
+
+/* push_event(slot, pt, marker, first, end, payload) -> queued: an RFC 4733 packet in place of a frame (FIRST: its
+   event's timestamp is this tick's; END: the next audio packet starts a talkspurt) */
+static PyObject *Core_push_event(Core *self, PyObject *args) {
+    int id, pt, marker, first, end;
+    Py_buffer payload;
+    if (!PyArg_ParseTuple(args, "iipppy*", &id, &pt, &marker, &first, &end, &payload))
+        return NULL;
+    if (payload.len > (Py_ssize_t)sizeof(((Out *)0)->payload) || pt < 0 || pt > 127) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "push_event: an RFC 4733 payload (at most 16 bytes) and a payload type");
+        return NULL;
+    }
+    core_lock(self);
+    Slot *s = core_slot(self, id);
+    Out *o = s ? queue_tail(s) : NULL;
+    int queued = -1;
+    if (o) {
+        o->kind = OUT_EVENT;
+        o->pt = (uint8_t)pt;
+        o->marker = (uint8_t)marker;
+        o->first = (uint8_t)first;
+        o->end = (uint8_t)end;
+        o->len = (uint8_t)payload.len;
+        memcpy(o->payload, payload.buf, (size_t)payload.len);
+        queued = ++s->queued;
+    }
+    pthread_mutex_unlock(&self->lock);
+    PyBuffer_Release(&payload);
+    if (!o)
+        return NULL;
+    return PyLong_FromLong(queued);
+}
+
+/* queued(slot) -> the frames waiting in the slot's queue; clear(slot): drop them (barge-in) */
+static PyObject *slot_queue(Core *self, PyObject *args, int clear) {
+    int id;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    core_lock(self);
+    Slot *s = core_slot(self, id);
+    int queued = s ? s->queued : -1;
+    if (s && clear)
+        s->queued = 0;
+    pthread_mutex_unlock(&self->lock);
+    if (!s)
+        return NULL;
+    return PyLong_FromLong(queued);
+}
+
+static PyObject *Core_queued(Core *self, PyObject *args) {
+    return slot_queue(self, args, 0);
+}
+
+static PyObject *Core_clear(Core *self, PyObject *args) {
+    return slot_queue(self, args, 1);
 }
 
 /* capture(slot, on): keep both directions of every tick from now on (True), or stop and forget them */
@@ -1022,16 +1399,20 @@ static PyObject *Core_capture(Core *self, PyObject *args) {
     int id, on;
     if (!PyArg_ParseTuple(args, "ip", &id, &on))
         return NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
+    if (s) {
+        s->capture = on;
+        s->capture_failed = s->has_rx = s->has_tx = 0;
+        s->speak.len = s->listen.len = 0;
+        if (!on) {
+            pcm_free(&s->speak);
+            pcm_free(&s->listen);
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
     if (!s)
         return NULL;
-    s->capture = on;
-    s->capture_failed = s->has_rx = s->has_tx = 0;
-    s->speak.len = s->listen.len = 0;
-    if (!on) {
-        pcm_free(&s->speak);
-        pcm_free(&s->listen);
-    }
     Py_RETURN_NONE;
 }
 
@@ -1040,18 +1421,20 @@ static PyObject *Core_drain(Core *self, PyObject *args) {
     int id;
     if (!PyArg_ParseTuple(args, "i", &id))
         return NULL;
+    PyObject *out = NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
-    if (!s)
-        return NULL;
-    if (s->capture_failed) {
+    if (s && s->capture_failed) {
         s->capture_failed = 0;
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+    } else if (s) {
+        const char *speak = s->speak.data ? (const char *)s->speak.data : "";
+        const char *listen = s->listen.data ? (const char *)s->listen.data : ""; /* NULL would give None */
+        out = Py_BuildValue("(y#y#)", speak, (Py_ssize_t)(s->speak.len * sizeof(int16_t)), listen,
+                            (Py_ssize_t)(s->listen.len * sizeof(int16_t)));
+        s->speak.len = s->listen.len = 0;
     }
-    const char *speak = s->speak.data ? (const char *)s->speak.data : "";
-    const char *listen = s->listen.data ? (const char *)s->listen.data : ""; /* NULL would give None */
-    PyObject *out = Py_BuildValue("(y#y#)", speak, (Py_ssize_t)(s->speak.len * sizeof(int16_t)), listen,
-                                  (Py_ssize_t)(s->listen.len * sizeof(int16_t)));
-    s->speak.len = s->listen.len = 0;
+    pthread_mutex_unlock(&self->lock);
     return out;
 }
 
@@ -1060,39 +1443,72 @@ static PyObject *Core_state(Core *self, PyObject *args) {
     int id;
     if (!PyArg_ParseTuple(args, "i", &id))
         return NULL;
+    core_lock(self);
     Slot *s = core_slot(self, id);
+    Slot copy;
+    if (s)
+        memcpy(&copy, s, offsetof(Slot, queue));
+    pthread_mutex_unlock(&self->lock);
     if (!s)
         return NULL;
-    return Py_BuildValue("(kikKKdKK)", (unsigned long)s->ssrc, (int)s->seq, (unsigned long)s->ts, s->sent_packets,
-                         s->sent_octets, s->source_at, s->packets_received, s->bytes_received);
+    return Py_BuildValue("(kikKKdKK)", (unsigned long)copy.ssrc, (int)copy.seq, (unsigned long)copy.ts,
+                         copy.sent_packets, copy.sent_octets, copy.source_at, copy.packets_received,
+                         copy.bytes_received);
+}
+
+/* stats() -> the clock's counters: ticks, late_ticks (> 20 ms after their deadline), max_late (s), frames
+   (slot-ticks), busy_frames (those of busy slots), underruns (a busy slot's tick with nothing prepared while
+   its audio was going out),
+   max_lag (s: the longest Python took to collect after a tick), dropped (records or datagrams Python was too
+   late to collect), cpu (the clock thread's CPU seconds) */
+static PyObject *Core_stats(Core *self, PyObject *Py_UNUSED(ignored)) {
+    core_lock(self);
+    PyObject *out = Py_BuildValue("{sKsKsdsKsKsKsdsKsd}", "ticks", self->ticks, "late_ticks", self->late_ticks,
+                                  "max_late", self->max_late, "frames", self->frames, "busy_frames",
+                                  self->busy_frames, "underruns", self->underruns, "max_lag", self->max_lag,
+                                  "dropped", self->dropped, "cpu", self->cpu);
+    pthread_mutex_unlock(&self->lock);
+    return out;
+}
+
+static PyObject *Core_get_fd(Core *self, void *Py_UNUSED(c)) {
+    return PyLong_FromLong(self->efd);
 }
 
 static PyMethodDef Core_methods[] = {
     {"add", (PyCFunction)Core_add, METH_VARARGS, NULL},
     {"remove", (PyCFunction)Core_remove, METH_VARARGS, NULL},
     {"configure", (PyCFunction)Core_configure, METH_VARARGS, NULL},
-    {"receive", (PyCFunction)Core_receive, METH_VARARGS, NULL},
     {"count", (PyCFunction)Core_count, METH_VARARGS, NULL},
-    {"take", (PyCFunction)Core_take, METH_VARARGS, NULL},
     {"flags", (PyCFunction)Core_flags, METH_VARARGS, NULL},
-    {"send", (PyCFunction)Core_send, METH_VARARGS, NULL},
-    {"send_raw", (PyCFunction)Core_send_raw, METH_VARARGS, NULL},
-    {"advance", (PyCFunction)Core_advance, METH_VARARGS, NULL},
-    {"quiet", (PyCFunction)Core_quiet, METH_VARARGS, NULL},
+    {"start", (PyCFunction)Core_start, METH_NOARGS, NULL},
+    {"stop", (PyCFunction)Core_stop, METH_NOARGS, NULL},
+    {"tick", (PyCFunction)Core_tick, METH_VARARGS, NULL},
+    {"collect", (PyCFunction)Core_collect, METH_NOARGS, NULL},
+    {"push", (PyCFunction)Core_push, METH_VARARGS, NULL},
+    {"push_event", (PyCFunction)Core_push_event, METH_VARARGS, NULL},
+    {"queued", (PyCFunction)Core_queued, METH_VARARGS, NULL},
+    {"clear", (PyCFunction)Core_clear, METH_VARARGS, NULL},
     {"capture", (PyCFunction)Core_capture, METH_VARARGS, NULL},
     {"drain", (PyCFunction)Core_drain, METH_VARARGS, NULL},
     {"state", (PyCFunction)Core_state, METH_VARARGS, NULL},
+    {"stats", (PyCFunction)Core_stats, METH_NOARGS, NULL},
+    {NULL}};
+
+static PyGetSetDef Core_getset[] = {
+    {"fd", (getter)Core_get_fd, NULL, "an eventfd, readable when a tick left something to `collect`", NULL},
     {NULL}};
 
 static PyTypeObject CoreType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relaybox.media._rtpcore.Core",
     .tp_basicsize = sizeof(Core),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "every RTP endpoint of a pacer: one epoll, the usual packets handled in C",
+    .tp_doc = "every RTP endpoint of a pacer: one epoll and a 20 ms clock thread, the usual packets handled in C",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Core_init,
     .tp_dealloc = (destructor)Core_dealloc,
     .tp_methods = Core_methods,
+    .tp_getset = Core_getset,
 };
 
 static PyMethodDef module_methods[] = {

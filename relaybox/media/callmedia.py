@@ -345,7 +345,7 @@ class CallMedia:
     def cue(self, name: str) -> None:
         """`silence`: the domain stopped every player: stop what is still queued (barge-in, stop)."""
         if name == "silence" and self.playout.remaining > 0.1:
-            self.playout.clear()
+            self._stop_playing()
         elif name in ("play", "prompt"):
             self.playout.stop_loops()
 
@@ -386,6 +386,11 @@ class CallMedia:
     def _play(self, samples: Samples, gain: bool = True) -> None:
         self.playout.add(samples, gain=gain)
         self._wake()
+
+    def _stop_playing(self) -> None:
+        """What is queued stops at once, the frames already prepared for the RTP clock included."""
+        self.playout.clear()
+        self.endpoint.clear()
 
     def pause_playback(self, on: bool) -> None:
         """A play paused (True) or resumed: what is queued waits where it is."""
@@ -472,7 +477,13 @@ class CallMedia:
 
     def _on_audio(self, frame: Samples) -> None:
         """Each tick's received FRAME; the pacer has analysed it (`RtpEndpoint.energy`/`dtmf_key`/`tone_peak`),
-        so a frame with nothing in it costs a few attribute reads."""
+        so a frame with nothing in it costs a few attribute reads. A key or a tone heard while the endpoint was
+        quiet wakes it: the frames after it matter until it ends."""
+        self._hear(frame)
+        if not self.endpoint.busy and self._needs_ticks():
+            self._wake()
+
+    def _hear(self, frame: Samples) -> None:
         self._received = frame
         if self.fax is not None:
             self.fax.feed(frame)
@@ -507,7 +518,7 @@ class CallMedia:
             self._utterance(event)
         elif event is not None:
             if self.hints is not None and self.playout.remaining > 0:
-                self.playout.clear()  # barge-in: a collect waits for speech and the caller started talking
+                self._stop_playing()  # barge-in: a collect waits for speech and the caller started talking
             started = getattr(self.sink, "speech_started", None)  # the domain learns of speech at its start
             if started is not None and self.listening:
                 started(event[1])
@@ -717,7 +728,7 @@ class CallMedia:
         run = _FaxRun(self, direction, document, identity, header, on_page, on_done, workdir)
         self.fax = run
         self._wake()
-        self.playout.clear()
+        self._stop_playing()
         self._spawn(run.start())
         return run
 

@@ -10,20 +10,22 @@ Agreed interface with the SIP stack (which negotiates SDP and then drives the en
 
 Media goes through callbacks and a queue, so `CallMedia`, a recorder or a bridge can sit on top:
 `on_audio(frame)` every 20 ms with the received audio after the jitter buffer (silence when nothing
-arrives), `on_sent(frame)` with each frame sent, `on_dtmf(key)` once per RFC 4733 event,
+arrives), `on_sent(frame)` with each frame prepared for sending, `on_dtmf(key)` once per RFC 4733 event,
 `send(samples)` to queue audio (silence when idle), `source` to pull frames instead (a mixer), and
 `send_digits("123#")` for RFC 4733 keys. `on_audio` and `on_sent` run only while `busy`: an owner that
 clears it has nothing to do until it sets it again, and the pacer's core ticks the endpoint alone
 meanwhile (silence out, `capture` for recordings).
 
-All endpoints of an event loop share one 20 ms pacer (`Pacer`), so a thousand calls cost one timer,
-not a thousand; the pacer also owns the sockets' readiness (one epoll for every endpoint, drained at
-each tick), so a tick reads every packet that arrived in the last 20 ms with one poll instead of one
-event-loop wake-up per packet. The received audio waits at most one tick in the kernel, which the
-jitter buffer's delay covers. The per-packet and per-frame work (reading the sockets, the usual packet
-into the jitter buffer, G.711, energy and in-band DTMF, the RTP header, sending) is C's
-(`_rtpcore.Core`); what is not the usual packet (RFC 4733, RTCP, another source or SSRC, the other
-G.711 law) comes back here.
+All endpoints of an event loop share one 20 ms clock (`Pacer`), a thread of the C core
+(`_rtpcore.Core`) that never takes the GIL: it reads every socket with one epoll, keeps the usual
+packet (the negotiated codec from the latched source) in the jitter buffer, decodes and analyses each
+due frame (energy, in-band DTMF), sends each endpoint's packet for the tick and records both directions.
+Python is told after a tick (an eventfd in the event loop) what is its own: the datagrams that are not
+the usual packet (RFC 4733, RTCP, another source or SSRC, the other G.711 law) and the frames of the
+busy endpoints, which hear them and prepare their next frames `LOOKAHEAD` ticks ahead. So a garbage
+collection, a slow callback or a burst of call set-ups delays what Python does, never a packet: the
+prepared frames cover up to 60 ms of delay, after which a busy endpoint's tick sends silence (counted
+as an underrun) rather than late audio.
 
 Symmetric RTP: the remote address follows the source of received packets (latched on the first one
 after `start`/`update`, again on an SSRC change), so a far end behind NAT is reached where it is.
@@ -36,7 +38,6 @@ import logging
 import random
 import socket
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from relaybox.media import FRAME, PTIME, RATE, _rtpcore, g711, rtcp, tones
+from relaybox.media import FRAME, RATE, _rtpcore, g711, rtcp, tones
 from relaybox.media.jitter import JitterBuffer, Samples
 from relaybox.media.rtp import RtpError, is_rtcp, parse
 from relaybox.media.telephone_event import EventPacket, EventReceiver, event_packets
@@ -61,41 +62,41 @@ _LAW = {"PCMU": 0, "PCMA": 1}
 DIGIT_GAP_TICKS = 3  # silence between two RFC 4733 keys (60 ms)
 PAUSES = {"w": 0.5, "W": 1.0}
 MAX_QUEUE_SECONDS = 600.0
+LOOKAHEAD = 4  # frames a busy endpoint keeps prepared ahead of the core's clock: Python may be 60 ms late
+# what the core's clock leaves Python of a slot's tick (`_rtpcore.c`'s Record)
+RECORD = np.dtype([("slot", "<i4"), ("key", "i1"), ("audio", "u1"), ("busy", "u1"), ("tones", "u1"),
+                   ("energy", "<f8"), ("frame", "<i2", FRAME), ("prev", "<i2", FRAME)])
 
 
 class Pacer:
-    """One timer per event loop that ticks every endpoint every 20 ms, on absolute deadlines (no drift).
-    If the loop stalls for more than 100 ms the missed ticks are skipped rather than bursted.
+    """The RTP endpoints of an event loop and their 20 ms clock, which is the core's own thread (`_rtpcore.Core`):
+    it reads the sockets, decodes, analyses and records, and sends one packet per endpoint per tick on absolute
+    deadlines, without the interpreter, so a garbage collection or a busy event loop does not make RTP late.
 
-    An endpoint whose owner has nothing to do this tick (`busy` false: nothing to play, no detector
-    under way, no key or tone heard) costs no Python: the core sends its silence and records it."""
-
-    _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
+    After each tick the loop `collect`s what is Python's: the datagrams that are not the usual packet, and
+    the frames of the endpoints whose owner is `busy` (or where a key or tone was heard). A busy endpoint
+    hears them (`RtpEndpoint.hear`) and keeps `LOOKAHEAD` frames prepared in the core (`RtpEndpoint.fill`);
+    one that is not costs no Python: the core sends its silence and records it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.now = loop.time()  # this tick's time: the arrival time of the packets it reads
-        # the started endpoints in tick order, their slots in the core, and those that want tones
-        self.members: list[RtpEndpoint] = []
-        self._at: dict[int, int] = {}  # id(endpoint) -> its index in `members` and `_slots`
-        self._slots = np.zeros(64, dtype=np.int32)
-        self.tonal: set[RtpEndpoint] = set()
+        self.now = loop.time()  # when the last collect ran: the arrival time of the packets it hands over
         self.core = _rtpcore.Core(g711.ULAW_DECODE.tobytes(), g711.ALAW_DECODE.tobytes(),
                                   g711.ULAW_BY_BITS.tobytes(), g711.ALAW_BY_BITS.tobytes())
         self.slots: dict[int, RtpEndpoint] = {}  # the core's slot -> its endpoint
-        self.next_at = 0.0
-        self.handle: asyncio.TimerHandle | None = None
-        self.ticks = 0
-        self.cpu = [0.0, 0.0, 0.0]  # CPU seconds in the ticks: receiving, decoding + analysis, the calls' frames
-        self.frames = 0  # endpoint-ticks: one frame each way per started endpoint per tick
-        self.late_ticks = 0  # ticks that ran more than 20 ms after their deadline
-        self.max_late = 0.0  # the latest a tick ran after its deadline, in seconds
+        self.members: dict[int, RtpEndpoint] = {}  # the started ones, which the clock ticks
+        self.speaking: dict[int, RtpEndpoint] = {}  # the busy members, which prepare their frames
+        self.running = False
+        self.cpu = [0.0, 0.0]  # CPU seconds of the collects: hearing the records, preparing frames
 
     @classmethod
     def for_loop(cls, loop: asyncio.AbstractEventLoop) -> Pacer:
-        pacer = cls._loops.get(loop)
+        """The loop's pacer, kept on the loop: a loop dropped with calls still up is collected with its
+        pacer, whose core stops its clock."""
+        pacer: Pacer | None = getattr(loop, "_relaybox_pacer", None)
         if pacer is None:
-            pacer = cls._loops[loop] = cls(loop)
+            pacer = cls(loop)
+            loop._relaybox_pacer = pacer  # type: ignore[attr-defined]
         return pacer
 
     def watch(self, ep: RtpEndpoint, rtp_sock: socket.socket, rtcp_sock: socket.socket) -> int:
@@ -109,11 +110,42 @@ class Pacer:
         if self.slots.pop(ep.slot, None) is not None:
             self.core.remove(ep.slot)
 
-    def receive(self) -> None:
-        """Every datagram waiting on the watched sockets: the core keeps the usual packets (the negotiated
-        codec from the latched source); the others go to their endpoint's handlers."""
+    def add(self, ep: RtpEndpoint) -> None:
+        """EP is started: the clock ticks it (the core learns it from `configure`)."""
+        self.members[ep.slot] = ep
+        self.busy(ep)
+        if not self.running:
+            self.running = True
+            self.loop.add_reader(self.core.fd, self.collect)
+            self.core.start()
+
+    def remove(self, ep: RtpEndpoint) -> None:
+        self.members.pop(ep.slot, None)
+        self.speaking.pop(ep.slot, None)
+        if not self.members and self.running:
+            self.running = False
+            self.core.stop()
+            self.loop.remove_reader(self.core.fd)
+
+    def busy(self, ep: RtpEndpoint) -> None:
+        """EP's `busy` changed."""
+        if ep._busy and ep.slot in self.members:
+            self.speaking[ep.slot] = ep
+        else:
+            self.speaking.pop(ep.slot, None)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The clock's counters (`_rtpcore.Core.stats`) and the CPU of Python's part."""
+        return {**self.core.stats(), "cpu_hear": self.cpu[0], "cpu_prepare": self.cpu[1]}
+
+    def collect(self) -> None:
+        """What the ticks since the last collect left for Python (the eventfd is readable)."""
+        t0 = time.thread_time()
+        self.now = self.loop.time()
+        others, raw = self.core.collect()
         slots = self.slots
-        for slot, data, addr, rtcp_port in self.core.receive(self.now):
+        for slot, data, addr, rtcp_port in others:
             ep = slots.get(slot)
             if ep is None:
                 continue
@@ -124,89 +156,45 @@ class Pacer:
                     ep._on_rtp(data, addr)
             except Exception:
                 log.exception("rtp endpoint %s: a packet from %s failed", ep.port, addr)
-
-    def add(self, ep: RtpEndpoint) -> None:
-        if id(ep) in self._at:
-            return
-        i = self._at[id(ep)] = len(self.members)
-        self.members.append(ep)
-        if i == len(self._slots):
-            self._slots = np.concatenate([self._slots, np.zeros_like(self._slots)])
-        self._slots[i] = ep.slot
-        if self.handle is None:
-            self.next_at = self.loop.time() + PTIME
-            self.handle = self.loop.call_at(self.next_at, self._tick)
-
-    def remove(self, ep: RtpEndpoint) -> None:
-        """EP leaves the ticks (the last member takes its place)."""
-        i = self._at.pop(id(ep), None)
-        if i is None:
-            return
-        last = self.members.pop()
-        if last is not ep:
-            self.members[i] = last
-            self._at[id(last)] = i
-            self._slots[i] = self._slots[len(self.members)]
-        self.tonal.discard(ep)
-        if not self.members and self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
-
-    def _tick(self) -> None:
-        now = self.loop.time()
-        late = now - self.next_at
-        if late > PTIME:
-            self.late_ticks += 1
-        if late > self.max_late:
-            self.max_late = late
-        self.ticks += 1
-        self.now = now
-        cpu = self.cpu
-        t0 = time.thread_time()
-        self.receive()
+        if raw:
+            self._hear(np.frombuffer(raw, dtype=RECORD))
         t1 = time.thread_time()
-        members = self.members[:]  # a tick may end calls: their endpoints leave `members` meanwhile
-        n = len(members)
-        slots = self._slots[:n].copy()
-        tonal = np.array(sorted(self._at[id(ep)] for ep in self.tonal if id(ep) in self._at), dtype=np.intp)
-        # this tick's received frames decoded by the core, with their energy and DTMF key (`analyse`), the
-        # frames before them (`want_tones`), and which endpoints Python must tick
-        frames = np.zeros((n, FRAME), dtype=np.int16)
-        prev = np.empty((n, FRAME), dtype=np.int16)
-        audio, busy = np.empty(n, dtype=np.uint8), np.empty(n, dtype=np.uint8)
-        energy, keys = np.empty(n), np.empty(n, dtype=np.int8)
-        self.core.take(slots, frames, audio, energy, keys, busy, prev)
+        for ep in list(self.speaking.values()):
+            try:
+                ep.fill()
+            except Exception:
+                log.exception("rtp endpoint %s: preparing frames failed", ep.port)
+        self.cpu[0] += t1 - t0
+        self.cpu[1] += time.thread_time() - t1
+
+    def _hear(self, records: np.ndarray) -> None:
+        """The records' frames to their endpoints, in tick order: those whose owner is busy, and those where
+        the core heard a key or a single tone shows (an FFT of the last 40 ms, for endpoints that want them)."""
         peaks: dict[int, float] = {}
-        if len(tonal):  # single tones: an FFT of the last 40 ms, for the calls that want them
-            windows = np.concatenate((prev[tonal], frames[tonal]), axis=1).astype(np.float64)
+        tonal = np.flatnonzero(records["tones"])
+        if len(tonal):
+            windows = np.concatenate((records["prev"][tonal], records["frame"][tonal]), axis=1).astype(np.float64)
             found = tones.peaks(tones.spectrum(windows))
             found[np.einsum("ij,ij->i", windows, windows) < tones.MIN_ENERGY] = np.nan
             peaks = {int(tonal[k]): float(found[k]) for k in np.flatnonzero(~np.isnan(found))}
-            busy[list(peaks)] = 1
-        t2 = time.thread_time()
-        for i in np.flatnonzero(busy).tolist():
-            ep = members[i]
-            ep.received = frames[i] if audio[i] else SILENCE
-            ep.energy = float(energy[i])
-            ep.dtmf_key = tones.key_name(int(keys[i]))
+        wanted = records["busy"].astype(bool) | (records["key"] >= 0)
+        if peaks:
+            wanted[list(peaks)] = True
+        members = self.members
+        slots, audio, energy, keys = (records[name].tolist() for name in ("slot", "audio", "energy", "key"))
+        frames = records["frame"]
+        for i in np.flatnonzero(wanted).tolist():
+            ep = members.get(slots[i])
+            if ep is None:
+                continue
+            ep.received = frames[i].copy() if audio[i] else SILENCE
+            ep.energy = energy[i]
+            ep.dtmf_key = tones.key_name(keys[i])
             ep.tone_peak = peaks.get(i)
             try:
-                ep.tick()
+                ep.hear()
             except Exception:
-                log.exception("rtp endpoint %s: tick failed", ep.port)
-        self.core.quiet(slots, busy)  # the others' ticks: silence out, recordings, the RTP clock
-        t3 = time.thread_time()
-        cpu[0] += t1 - t0
-        cpu[1] += t2 - t1
-        cpu[2] += t3 - t2
-        self.frames += len(members)
-        self.next_at += PTIME
-        if now - self.next_at > 0.1:  # stalled: skip the missed ticks
-            self.next_at = now + PTIME
-        if self.members:
-            self.handle = self.loop.call_at(self.next_at, self._tick)
-        else:
-            self.handle = None
+                log.exception("rtp endpoint %s: hearing a frame failed", ep.port)
 
 
 class SlotState(NamedTuple):
@@ -290,10 +278,8 @@ class RtpEndpoint:
         self._queue: deque[Samples] = deque()
         self._queued = 0
         self._partial: Samples | None = None
-        self._mark = False  # the next audio packet starts a talkspurt (after keys)
         self._digits: deque[tuple[str, int]] = deque()  # (key or pause char, duration ms)
         self._event: list[EventPacket] = []
-        self._event_ts = 0
         self._gap = 0
         # receiving
         self.jitter = JitterBuffer(FRAME)
@@ -316,6 +302,7 @@ class RtpEndpoint:
         if on != self._busy:
             self._busy = on
             self._flags()
+            self.pacer.busy(self)
 
     @property
     def analyse(self) -> bool:
@@ -336,10 +323,6 @@ class RtpEndpoint:
     def want_tones(self, on: bool) -> None:
         if on != self._want_tones:
             self._want_tones = on
-            if on:
-                self.pacer.tonal.add(self)
-            else:
-                self.pacer.tonal.discard(self)
             self._flags()
 
     def _flags(self) -> None:
@@ -462,10 +445,12 @@ class RtpEndpoint:
         self.busy = True
 
     def clear(self) -> None:
-        """Drop the queued audio (barge-in, a play stopped)."""
+        """Drop the queued audio (barge-in, a play stopped), the frames prepared in the core included."""
         self._queue.clear()
         self._queued = 0
         self._partial = None
+        if self.slot >= 0 and not self.closed:
+            self.pacer.core.clear(self.slot)
 
     def capture(self, on: bool) -> None:
         """Keep both directions of every tick (for recordings: `drain`), or stop and forget them."""
@@ -523,48 +508,57 @@ class RtpEndpoint:
             parts.append(np.zeros(need, dtype=np.int16))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    # -- the 20 ms tick -------------------------------------------------------------------------------
+    # -- the 20 ms ticks -------------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        """Called by the pacer every 20 ms: play one received frame, send one frame."""
-        if self.closed:
-            return
-        if self.on_audio is not None:
+    def hear(self) -> None:
+        """One tick's received frame (`received`, analysed: `energy`, `dtmf_key`, `tone_peak`), from the pacer."""
+        if not self.closed and self.on_audio is not None:
             self.on_audio(self.received)
+
+    def fill(self) -> None:
+        """While busy, keep `LOOKAHEAD` frames prepared in the core ahead of its clock."""
+        if self.closed:  # closed by another endpoint's callback in the same collect: its slot is not ours now
+            return
+        queued = self.pacer.core.queued(self.slot)
+        while queued < LOOKAHEAD and self._busy and not self.closed:
+            queued = self._prepare()
+
+    def _prepare(self) -> int:
+        """The next frame (or RFC 4733 packet, which replaces it) into the core's queue; returns the queue's length."""
         frame = self._next_frame()
-        transmit = not self.on_hold and self.remote is not None and self.rtp is not None
-        if transmit and (self._event or self._gap or self._digits) and self._send_event():
+        transmit = self.remote is not None and self.rtp is not None  # on hold, the core holds it back when due
+        core = self.pacer.core
+        keys = transmit and not self.on_hold and (self._event or self._gap or self._digits)
+        queued = self._send_event() if keys else 0
+        if queued:
             frame = SILENCE  # the keys replace the audio while they last
-            transmit = False
-        self.pacer.core.send(self.slot, None if frame is SILENCE else frame, transmit)
+        else:
+            queued = core.push(self.slot, None if frame is SILENCE else frame, transmit)
         if self.on_sent is not None:
             self.on_sent(frame)
-        self.pacer.core.advance(self.slot, self._mark)
-        self._mark = False
+        return queued
 
-    def _send_event(self) -> bool:
-        """Send the next RFC 4733 packet if a key is on; True when this tick's audio is replaced."""
-        if not self._event:
+    def _send_event(self) -> int:
+        """Queue the next RFC 4733 packet if a key is on: the core's queue length, or 0 when this frame is audio."""
+        first = not self._event
+        if first:
             if self._gap:
                 self._gap -= 1
-                return False
+                return 0
             if not self._digits:
-                return False
+                return 0
             key, ms = self._digits.popleft()
             if key in PAUSES:
                 self._gap = ms // 20
-                return False
-            assert self.dtmf_payload_type is not None
+                return 0
             self._event = event_packets(key, ms)
-            self._event_ts = self._state().ts
             self._stats.dtmf_sent += 1
         pkt = self._event.pop(0)
         assert self.dtmf_payload_type is not None
-        self.pacer.core.send_raw(self.slot, self.dtmf_payload_type, self._event_ts, pkt.marker, pkt.payload)
         if not self._event:
             self._gap = DIGIT_GAP_TICKS
-            self._mark = True
-        return True
+        return self.pacer.core.push_event(self.slot, self.dtmf_payload_type, pkt.marker, first, not self._event,
+                                          pkt.payload)
 
     @staticmethod
     def _sendto(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:

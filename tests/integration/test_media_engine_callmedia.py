@@ -16,7 +16,7 @@ from far_end import overhear
 
 from relaybox.media import audiofiles, g711
 from relaybox.media.callmedia import CallMedia
-from relaybox.media.endpoint import RtpEndpoint
+from relaybox.media.endpoint import LOOKAHEAD, RtpEndpoint
 from relaybox.media.rtp import parse
 from relaybox.media.speech import Recognizer
 from relaybox.media.tones import tone
@@ -404,3 +404,15 @@ async def test_speech_barges_in_on_a_prompt_while_a_collect_waits_for_speech() -
     assert all(word in heard for word in ["one", "two", "three", "four"]) and len(words) <= 5, sb.voices
     a.close()
     b.close()
+
+
+async def test_stopping_a_play_drops_the_frames_prepared_ahead_of_the_clock() -> None:
+    """The endpoint keeps a few frames prepared in the core ahead of its 20 ms clock; a stop (or a barge-in)
+    must not let them play out after it."""
+    _a, b, _sa, _sb = await call()
+    b.playout.add(tone((500.0,), 5.0, 8000.0))
+    b.endpoint.busy = True
+    core, slot = b.endpoint.pacer.core, b.endpoint.slot
+    await wait_for(lambda: core.queued(slot) >= LOOKAHEAD - 1, 2)
+    b.cue("silence")
+    assert core.queued(slot) == 0 and b.playout.remaining == 0

@@ -1,15 +1,21 @@
-"""The C core of the RTP pacer (`_rtpcore.Core`) without sockets: a slot's jitter buffer fed directly, then
-`take` (decode, energy, in-band DTMF, who Python must tick), `quiet`/`send`/`advance` (the end of a tick)
-and `capture`/`drain` (what recordings get)."""
+"""The C core of the RTP pacer (`_rtpcore.Core`): a slot's jitter buffer fed directly, then `tick` (what the
+clock's thread does every 20 ms: decode, energy, in-band DTMF, the records Python hears, one packet out, the
+frames recorded), `push`/`push_event` (the frames Python prepares), `collect`, `capture`/`drain`, and the
+clock's thread itself."""
 
 from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from relaybox.media import _rtpcore, g711, rtcp
-from relaybox.media.endpoint import SlotState
+from relaybox.media.endpoint import RECORD, SlotState
 from relaybox.media.jitter import JitterBuffer
+from relaybox.media.rtp import parse
 from relaybox.media.tones import DTMF_KEYS, dtmf_tone, key_name, tone
 
 
@@ -18,37 +24,58 @@ def core() -> _rtpcore.Core:
                          g711.ALAW_BY_BITS.tobytes())
 
 
-def slot(c: _rtpcore.Core, *, busy: bool = False) -> tuple[int, JitterBuffer]:
+def slot(c: _rtpcore.Core, *, busy: bool = False, fd: int = -1, remote: tuple[str, int] = ("127.0.0.1", 4000),
+         ) -> tuple[int, JitterBuffer]:
     jb = JitterBuffer(delay_frames=0)
-    s = c.add(-1, -1, jb, rtcp.ReceptionStats(), 1234, 100, 8000)
-    c.configure(s, True, False, True, 0, 0, "127.0.0.1", 4000, 77)
+    s = c.add(fd, -1, jb, rtcp.ReceptionStats(), 1234, 100, 8000)
+    c.configure(s, True, False, True, 0, 0, remote[0], remote[1], 77)
     c.flags(s, busy, True, False)
     return s, jb
 
 
-def take(c: _rtpcore.Core, slots: list[int]) -> dict[str, np.ndarray]:
-    n = len(slots)
-    out = {"frames": np.zeros((n, 160), np.int16), "audio": np.empty(n, np.uint8), "energy": np.empty(n),
-           "keys": np.empty(n, np.int8), "busy": np.empty(n, np.uint8), "prev": np.empty((n, 160), np.int16)}
-    c.take(np.array(slots, np.int32), out["frames"], out["audio"], out["energy"], out["keys"], out["busy"],
-           out["prev"])
-    return out
+def records(c: _rtpcore.Core) -> np.ndarray:
+    others, raw = c.collect()
+    assert others == []
+    return np.frombuffer(raw, dtype=RECORD)
 
 
-def test_take_decodes_the_due_frame_and_hears_an_in_band_key() -> None:
+@pytest.fixture
+def far() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A slot's socket and the far end's, on loopback."""
+    ours, theirs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for sock in (ours, theirs):
+        sock.bind(("127.0.0.1", 0))
+    theirs.settimeout(1.0)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_the_record_layout_is_the_cores() -> None:
+    c = core()
+    slot(c, busy=True)
+    c.tick(0.0)
+    assert len(c.collect()[1]) == RECORD.itemsize  # one busy slot, one record of numpy's size
+
+
+def test_a_tick_decodes_the_due_frame_and_hears_an_in_band_key() -> None:
     c = core()
     s, jb = slot(c)
     audio = dtmf_tone("5", 0.06, 8000.0)
     for k in range(3):
         jb.push(77, 160 * k, g711.encode(audio[160 * k:160 * (k + 1)], "PCMU"))
-    first, second = take(c, [s]), take(c, [s])
-    assert first["audio"][0] == 1 and first["energy"][0] > 0
-    assert np.abs(first["frames"][0] - audio[:160]).max() < 600  # G.711 round trip
-    assert first["keys"][0] == -1  # one frame of the key is not yet a 40 ms window of it
-    assert key_name(int(second["keys"][0])) == "5"
-    assert second["busy"][0] == 1  # a key: Python looks, though the owner is not busy
-    nothing = take(c, [s, 99])  # the jitter buffer's third frame, then an unknown slot
-    assert nothing["audio"][1] == 0 and nothing["busy"][1] == 0
+    c.tick(0.0)
+    assert len(records(c)) == 0  # a quiet slot, and one frame of the key is not yet a 40 ms window of it
+    c.tick(0.02)
+    (heard,) = records(c)
+    assert key_name(int(heard["key"])) == "5" and heard["slot"] == s
+    assert heard["busy"] == 0 and heard["audio"] == 1 and heard["energy"] > 0  # a key: Python hears it all the same
+    assert np.abs(heard["frame"] - audio[160:320]).max() < 600  # G.711 round trip
+    c.flags(s, True, True, False)
+    c.tick(0.04)
+    c.tick(0.06)  # the jitter buffer's third frame, then nothing playing
+    third, nothing = records(c)
+    assert third["audio"] == 1 and nothing["audio"] == 0 and not nothing["frame"].any()
 
 
 @pytest.mark.parametrize("key", [k for row in DTMF_KEYS for k in row])
@@ -59,58 +86,155 @@ def test_the_core_and_the_single_stream_test_agree_on_every_key(key: str) -> Non
     assert _rtpcore.dtmf_key(np.zeros(320, np.int16)) == -1  # silence
 
 
-def test_quiet_ticks_record_both_directions_and_move_the_rtp_clock() -> None:
+def test_ticks_record_both_directions_and_move_the_rtp_clock() -> None:
     c = core()
     a, jb = slot(c)
     b, _ = slot(c, busy=True)
+    idle = c.add(-1, -1, JitterBuffer(), rtcp.ReceptionStats(), 1, 1, 500)  # not started: not ticked
     c.capture(a, True)
     heard = tone((300.0,), 0.02, 4000.0)
     jb.push(77, 0, g711.encode(heard, "PCMU"))
-    t = take(c, [a, b])
-    assert list(t["busy"]) == [0, 1]
-    ts = SlotState(*c.state(a)).ts
-    c.quiet(np.array([a, b], np.int32), t["busy"])  # b is Python's: left alone
-    assert SlotState(*c.state(a)).ts == ts + 160 and SlotState(*c.state(b)).ts == 8000
-    take(c, [a])
-    c.quiet(np.array([a], np.int32), np.zeros(1, np.uint8))  # nothing arrived this tick
+    c.tick(0.0)
+    c.tick(0.02)  # nothing arrived this tick
+    assert [SlotState(*c.state(x)).ts for x in (a, b, idle)] == [8320, 8320, 500]
     speak, listen = (np.frombuffer(x, np.int16) for x in c.drain(a))
     assert len(speak) == len(listen) == 320
-    assert np.array_equal(speak[:160], t["frames"][0]) and not speak[160:].any() and not listen.any()
+    assert np.abs(speak[:160] - heard).max() < 300 and not speak[160:].any() and not listen.any()
     assert c.drain(a) == (b"", b"")  # drained
+    c.capture(a, False)
+    c.tick(0.04)
+    assert c.drain(a) == (b"", b"")  # not capturing: nothing kept
 
 
-def test_a_python_tick_records_what_was_sent_even_when_it_is_not_transmitted() -> None:
+def test_prepared_frames_go_out_in_order_on_the_clock(far: tuple[socket.socket, socket.socket]) -> None:
+    ours, theirs = far
     c = core()
-    s, _ = slot(c, busy=True)
+    s, _ = slot(c, busy=True, fd=ours.fileno(), remote=theirs.getsockname())
     c.capture(s, True)
     sent = tone((1000.0,), 0.02, 6000.0)
-    take(c, [s])
-    c.send(s, sent, False)  # on hold, or keys replaced the audio: recorded all the same
-    c.advance(s, False)
-    speak, listen = (np.frombuffer(x, np.int16) for x in c.drain(s))
-    assert not speak.any() and np.array_equal(listen, sent)
-    assert SlotState(*c.state(s)).packets_sent == 0  # nothing went out
-    c.capture(s, False)
-    take(c, [s])
-    c.advance(s, False)
-    assert c.drain(s) == (b"", b"")  # not capturing: nothing kept
+    other = tone((500.0,), 0.02, 6000.0)
+    assert c.push(s, sent, True) == 1
+    assert c.push(s, None, True) == 2
+    assert c.push(s, other, False) == 3  # on hold, or keys replaced the audio: recorded, not sent
+    assert c.queued(s) == 3
+    for k in range(5):
+        c.tick(0.02 * k)
+    packets = [parse(theirs.recv(2048)) for _ in range(4)]
+    assert [p.seq for p in packets] == [100, 101, 102, 103]
+    assert [p.timestamp for p in packets] == [8000, 8160, 8480, 8640]  # the untransmitted frame kept its time
+    assert [p.marker for p in packets] == [True, False, False, False]
+    assert np.abs(g711.decode(packets[0].payload, "PCMU") - sent).max() < 300
+    assert packets[1].payload == packets[2].payload == b"\xff" * 160  # silence prepared, then nothing prepared
+    listen = np.frombuffer(c.drain(s)[1], np.int16)
+    assert np.array_equal(listen[:160], sent) and np.array_equal(listen[320:480], other) and not listen[480:].any()
+    stats = c.stats()
+    assert stats["underruns"] == 2 and stats["ticks"] == 5 and stats["frames"] == 5  # audio going, then nothing
+    c.push(s, None, True)
+    c.tick(0.1)
+    c.tick(0.12)
+    assert c.stats()["underruns"] == 2  # Python had only silence to send: nothing was late
+    c.push(s, sent, True)
+    assert c.clear(s) == 1 and c.queued(s) == 0  # barge-in: what was prepared is dropped
+
+
+def test_rfc4733_packets_keep_their_events_timestamp_and_mark_the_next_talkspurt(
+        far: tuple[socket.socket, socket.socket]) -> None:
+    ours, theirs = far
+    c = core()
+    s, _ = slot(c, busy=True, fd=ours.fileno(), remote=theirs.getsockname())
+    c.push(s, None, True)
+    c.push_event(s, 101, True, True, False, bytes([5, 10, 0, 160]))
+    c.push_event(s, 101, False, False, False, bytes([5, 10, 1, 64]))
+    c.push_event(s, 101, False, False, True, bytes([5, 0x8A, 1, 224]))
+    c.push(s, tone((700.0,), 0.02, 6000.0), True)
+    for k in range(5):
+        c.tick(0.02 * k)
+    packets = [parse(theirs.recv(2048)) for _ in range(5)]
+    assert [p.payload_type for p in packets] == [0, 101, 101, 101, 0]
+    assert [p.timestamp for p in packets[1:4]] == [8160] * 3  # the event's start, for all its packets
+    assert [p.marker for p in packets] == [True, True, False, False, True]  # talkspurts: the first, after the key
+    assert [p.seq for p in packets] == list(range(100, 105)) and packets[4].timestamp == 8000 + 4 * 160
+
+
+def test_the_clock_thread_sends_while_the_interpreter_is_busy(far: tuple[socket.socket, socket.socket]) -> None:
+    """The point of the thread: a Python stall (a garbage collection, a slow callback) holds the GIL, and the
+    packets go out all the same."""
+    ours, theirs = far
+    c = core()
+    slot(c, fd=ours.fileno(), remote=theirs.getsockname())
+    theirs.setblocking(False)
+    c.start()
+    try:
+        end = time.monotonic() + 0.3
+        spins = 0
+        while time.monotonic() < end:  # pure Python: the GIL is never released on purpose
+            spins += 1
+        got = 0
+        while True:
+            try:
+                theirs.recv(2048)
+                got += 1
+            except BlockingIOError:
+                break
+        assert got >= 5  # 15 ticks in 0.3 s; a loaded machine may delay some, not stop them
+    finally:
+        c.stop()
+    ticks = c.stats()["ticks"]
+    time.sleep(0.05)
+    assert c.stats()["ticks"] == ticks  # stopped
+    c.start()
+    c.stop()  # restartable, and stopping is prompt (the thread is woken)
+
+
+def test_collect_hands_over_what_the_ticks_left_and_the_fd_says_when(far: tuple[socket.socket, socket.socket]) -> None:
+    ours, theirs = far
+    c = core()
+    s, _ = slot(c, busy=True, fd=ours.fileno(), remote=theirs.getsockname())
+    theirs.sendto(b"not rtp", ours.getsockname())
+    time.sleep(0.05)
+    c.tick(0.0)
+    c.tick(0.02)
+    import select
+
+    assert select.select([c.fd], [], [], 0)[0] == [c.fd]
+    others, raw = c.collect()
+    assert [(slot_, data, addr, rtcp_) for slot_, data, addr, rtcp_ in others] == \
+        [(s, b"not rtp", theirs.getsockname(), False)]
+    assert list(np.frombuffer(raw, RECORD)["slot"]) == [s, s]
+    assert select.select([c.fd], [], [], 0)[0] == []  # collected
+    assert c.collect() == ([], b"")
+    theirs.sendto(b"stale", ours.getsockname())
+    time.sleep(0.05)
+    c.tick(0.04)
+    c.remove(s)  # an endpoint closed before the loop collected its last tick
+    assert c.collect() == ([], b"")  # nothing of it reaches the endpoint that gets its slot next
 
 
 def test_bad_arguments_are_errors_not_crashes() -> None:
     c = core()
-    s, _ = slot(c)
+    s, jb = slot(c)
     with pytest.raises(ValueError):
-        c.take(np.array([s], np.int32), np.zeros((1, 10), np.int16), np.empty(1, np.uint8), np.empty(1),
-               np.empty(1, np.int8), np.empty(1, np.uint8), np.empty((1, 160), np.int16))
+        c.push(s, np.zeros(10, np.int16), True)
     with pytest.raises(ValueError):
-        c.send(s, np.zeros(10, np.int16), True)
+        c.push_event(s, 101, True, True, True, bytes(17))
+    for _ in range(16):
+        c.push(s, None, True)
+    with pytest.raises(OverflowError):
+        c.push(s, None, True)
     with pytest.raises(ValueError):
         c.configure(s, True, False, True, 0, 0, "not an address", 4000, -1)
     with pytest.raises(ValueError):
         _rtpcore.dtmf_key(np.zeros(100, np.int16))
+    with pytest.raises(ValueError):
+        c.add(-1, -1, jb, rtcp.ReceptionStats(), 1, 1, 1)  # another slot's jitter buffer
+    with pytest.raises(RuntimeError):
+        jb.__init__()  # type: ignore[misc]  # the clock's thread uses it
     c.remove(s)
+    jb.__init__()  # type: ignore[misc]  # free again
     with pytest.raises(KeyError):
         c.state(s)
+    with pytest.raises(KeyError):
+        c.push(s, None, True)
     with pytest.raises(ValueError):
         _rtpcore.Core(b"", b"", b"", b"")
 
@@ -140,8 +264,6 @@ def test_random_packets_never_break_the_jitter_buffer() -> None:
 def test_random_datagrams_never_break_the_core() -> None:
     """Datagrams of every shape on a slot's socket: the usual packet (any length) is kept in C, the rest is
     handed back to Python as it came."""
-    import socket
-
     rng = np.random.default_rng(11)
     c = core()
     rtp, rtcp_sock, far = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3))
@@ -162,8 +284,8 @@ def test_random_datagrams_never_break_the_core() -> None:
                 data = (header if usual else b"") + rng.bytes(int(rng.integers(0, 1400)))
                 far.sendto(data, rtp.getsockname() if round_ % 4 else rtcp_sock.getsockname())
                 sent += 1
-            handed += sum(1 for item in c.receive(float(round_)) if item[0] == s)
-            take(c, [s])
+            c.tick(float(round_))
+            handed += sum(1 for item in c.collect()[0] if item[0] == s)
         assert 0 < handed < sent  # some were the usual packet, kept in C
         assert SlotState(*c.state(s)).packets_received + handed <= sent  # each datagram counted once: kept or handed
     finally:

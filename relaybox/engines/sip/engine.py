@@ -124,17 +124,18 @@ class SipEngine:
             await asyncio.get_running_loop().run_in_executor(None, asr.shutdown)
 
     def _write_rtp_stats(self) -> None:
-        """RELAYBOX_RTP_STATS=path: the RTP pacer's tick counts as JSON at shutdown (bench/media.py reads
-        how many 20 ms ticks ran more than 20 ms late under load)."""
+        """RELAYBOX_RTP_STATS=path: the RTP clock's counters as JSON at shutdown (bench/media.py reads how
+        many 20 ms ticks ran more than 20 ms late under load, and how often Python left a busy call's frame
+        unprepared)."""
         path = os.environ.get("RELAYBOX_RTP_STATS")
         if not path or self.loop is None:
             return
         from relaybox.media.endpoint import Pacer
 
         pacer = Pacer.for_loop(self.loop)
-        stats = {"ticks": pacer.ticks, "late_ticks": pacer.late_ticks, "max_late_ms": round(pacer.max_late * 1000, 1),
-                 "frames": pacer.frames, "cpu_receive": pacer.cpu[0], "cpu_analyse": pacer.cpu[1],
-                 "cpu_frames": pacer.cpu[2]}
+        stats = pacer.stats
+        stats["max_late_ms"] = round(stats.pop("max_late") * 1000, 1)
+        stats["max_lag_ms"] = round(stats.pop("max_lag") * 1000, 1)
         try:
             Path(path).write_text(json.dumps(stats))
         except OSError as exc:
