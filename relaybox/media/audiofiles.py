@@ -4,9 +4,11 @@ real-audio engine and the sandbox's `AudioFiles`); write WAV and MP3 as a record
 
 from __future__ import annotations
 
+import logging
+import queue
 import struct
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -59,15 +61,29 @@ def check_encoder(fmt: str) -> None:
         raise MediaUnavailable(f"unknown recording format {fmt!r}")
 
 
-_disk: ThreadPoolExecutor | None = None
+log = logging.getLogger("relaybox.media")
+_disk: queue.SimpleQueue[Callable[[], None]] | None = None
 
 
-def _disk_thread() -> ThreadPoolExecutor:
-    """The one thread that touches recording files: in submission order, so each file's writes stay in order."""
+def _disk_thread() -> queue.SimpleQueue[Callable[[], None]]:
+    """The queue of the one thread that touches recording files: in submission order, so each file's writes stay
+    in order. A plain queue: every call hands its audio over each second, and an executor's future per write
+    cost more than the write."""
     global _disk
     if _disk is None:
-        _disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relaybox-recordings")
+        work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=_disk_worker, args=(work,), name="relaybox-recordings", daemon=True).start()
+        _disk = work
     return _disk
+
+
+def _disk_worker(work: queue.SimpleQueue[Callable[[], None]]) -> None:
+    while True:
+        job = work.get()
+        try:
+            job()
+        except Exception:
+            log.exception("recordings thread: a job failed")
 
 
 class Writer:
@@ -86,7 +102,6 @@ class Writer:
         self.frames = 0  # samples per channel written
         self.size = 0
         self.result: tuple[float, int] | None = None
-        self.last: Future[None] | None = None  # the latest work handed to the thread
         self.encoder: Any = None
         self._submit(self._open)
         if fmt == "wav":
@@ -115,7 +130,7 @@ class Writer:
                 except OSError as exc:
                     self.error = self.error or exc
 
-        self.last = _disk_thread().submit(run)
+        _disk_thread().put(run)
 
     def _put(self, data: bytes | memoryview) -> None:  # DATA must not change afterwards
         self.size += len(data)
@@ -139,8 +154,9 @@ class Writer:
                 self._put(bytes(self.encoder.flush()))
             header = self._wav_header(self.size - 44) if self.encoder is None else None
             self._submit(lambda: self._finish(header))
-            assert self.last is not None
-            self.last.result()  # this file's work is done (the thread works in order)
+            done = threading.Event()
+            _disk_thread().put(done.set)
+            done.wait()  # this file's work is done (the thread works in order)
             if self.error is not None:
                 self.discard()
                 raise self.error
