@@ -233,7 +233,8 @@ def report(limit: int, hold: float, calls: int, bare: dict[str, float], rb: dict
           f"{int(rb.get('recordings', 0))}, keys {int(rb.get('keys', 0))}; {rb['cpu']:.2f} CPU-s over "
           f"{rb['call_seconds']:.0f} call-s = {rb_ms:.3f} ms CPU per call-second "
           f"({1000 / max(rb_ms, 1e-9):.0f} calls per core); RTP ticks late > 20 ms: {late} of "
-          f"{int(rb['ticks'])} (worst {rb['max_late_ms']} ms)")
+          f"{int(rb['ticks'])} (worst {rb['max_late_ms']} ms; the clock thread "
+          f"{'real-time, SCHED_FIFO' if rb.get('realtime') else 'at normal priority'})")
     print(f"    Python (the clock does not wait for it): longest wait for a collect {rb['max_lag_ms']} ms; busy calls' "
           f"frames not prepared in time (sent as silence): {int(rb['underruns'])} of {int(rb['busy_frames'])} "
           f"busy call-ticks ({int(rb['frames'])} call-ticks in all)")

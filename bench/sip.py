@@ -282,7 +282,7 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, h
             "frames": rtp.get("frames", 0), "underruns": rtp.get("underruns", -1),
             "busy_frames": rtp.get("busy_frames", 0), "max_lag_ms": rtp.get("max_lag_ms", -1.0),
             "cpu_clock": rtp.get("cpu", 0.0), "cpu_hear": rtp.get("cpu_hear", 0.0),
-            "cpu_prepare": rtp.get("cpu_prepare", 0.0), **counts}
+            "cpu_prepare": rtp.get("cpu_prepare", 0.0), "realtime": rtp.get("realtime", False), **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -606,7 +607,7 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_t thread;
-    int running, signalled;
+    int running, signalled, realtime;
     Slot *slots;
     int nslots, cap;
     int16_t decode[2][256];
@@ -1162,8 +1163,13 @@ static double seconds(const struct timespec *t) {
 static void *clock_thread(void *arg) {
     Core *c = arg;
     struct timespec deadline, now, cpu0, cpu1;
+    /* a real-time thread when the process may have one (CAP_SYS_NICE): woken on time even when every core is
+       busy; it sleeps most of each tick, and the kernel's RT throttling bounds it anyway */
+    struct sched_param param = {.sched_priority = 1};
+    int realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     pthread_mutex_lock(&c->lock);
+    c->realtime = realtime;
     while (c->running) {
         deadline.tv_nsec += TICK_NS;
         if (deadline.tv_nsec >= 1000000000L) {
@@ -1460,13 +1466,14 @@ static PyObject *Core_state(Core *self, PyObject *args) {
    (slot-ticks), busy_frames (those of busy slots), underruns (a busy slot's tick with nothing prepared while
    its audio was going out),
    max_lag (s: the longest Python took to collect after a tick), dropped (records or datagrams Python was too
-   late to collect), cpu (the clock thread's CPU seconds) */
+   late to collect), cpu (the clock thread's CPU seconds), realtime (the thread runs SCHED_FIFO) */
 static PyObject *Core_stats(Core *self, PyObject *Py_UNUSED(ignored)) {
     core_lock(self);
-    PyObject *out = Py_BuildValue("{sKsKsdsKsKsKsdsKsd}", "ticks", self->ticks, "late_ticks", self->late_ticks,
+    PyObject *out = Py_BuildValue("{sKsKsdsKsKsKsdsKsdsO}", "ticks", self->ticks, "late_ticks", self->late_ticks,
                                   "max_late", self->max_late, "frames", self->frames, "busy_frames",
                                   self->busy_frames, "underruns", self->underruns, "max_lag", self->max_lag,
-                                  "dropped", self->dropped, "cpu", self->cpu);
+                                  "dropped", self->dropped, "cpu", self->cpu, "realtime",
+                                  self->realtime ? Py_True : Py_False);
     pthread_mutex_unlock(&self->lock);
     return out;
 }

@@ -34,7 +34,7 @@ from relaybox.clock import Clock, Timer
 from relaybox.domain.legs import MediaSink
 from relaybox.media import FRAME, RATE, asr, audiofiles
 from relaybox.media.amd import AmdSettings, MachineDetector
-from relaybox.media.endpoint import SILENCE, RtpEndpoint
+from relaybox.media.endpoint import LOOKAHEAD, SILENCE, RtpEndpoint
 from relaybox.media.errors import MediaUnavailable
 from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff_to_pdf
 from relaybox.media.jitter import Samples
@@ -53,6 +53,7 @@ PAUSES = {"w": 0.5, "W": 1.0}
 DEDUPE_SECONDS = 0.3  # an in-band key this close to the same RFC 4733 key is the same press
 MAX_FREEFORM_SECONDS = 15.0
 LOOP_SECONDS = 120.0  # ringback without an end (a connect that failed says nothing to the leg)
+MIX_LOOKAHEAD = 2  # frames a mixed call prepares ahead of the RTP clock (endpoint.LOOKAHEAD otherwise)
 RECORDING_FLUSH = 1.0  # seconds between the capture's hand-overs to the recordings (their files grow with the call)
 
 
@@ -453,7 +454,7 @@ class CallMedia:
         return frame
 
     def _on_sent(self, frame: Samples) -> None:
-        """After each tick in Python: both directions of this 20 ms are known; tap them, and measure the sound
+        """After each frame prepared: the last frame heard and this one are known; tap them, and measure the sound
         for recordings with silence timeouts (the pacer's core keeps the audio itself: `start_recording`)."""
         for tap in self.taps:
             tap.feed(self._received, frame)
@@ -741,8 +742,7 @@ class CallMedia:
         mixer = Mixer()
         for party in (self, other):
             mixer.join(party)
-            party.mixer = mixer
-            party._wake()
+            party._mix(mixer)
         self.peer, other.peer = other, self
         return True
 
@@ -754,13 +754,19 @@ class CallMedia:
         mixer.join(self)
         if muted:
             mixer.gains[self] = 0.0
-        self.mixer = mixer
-        self._wake()
+        self._mix(mixer)
         return mixer
+
+    def _mix(self, mixer: Mixer) -> None:
+        """What the others say is relayed live: prepare fewer frames ahead (40 ms more delay at most, not 80)."""
+        self.mixer = mixer
+        self.endpoint.lookahead = MIX_LOOKAHEAD
+        self._wake()
 
     def unbridge(self) -> None:
         mixer, peer = self.mixer, self.peer
         self.mixer = self.peer = None
+        self.endpoint.lookahead = LOOKAHEAD
         if mixer is not None:
             mixer.leave(self)
         if peer is not None and peer.peer is self:

@@ -273,6 +273,7 @@ class RtpEndpoint:
         self.dtmf_key: str | None = None
         self.tone_peak: float | None = None
         self._busy = True
+        self.lookahead = LOOKAHEAD  # fewer while live audio is relayed (a bridge): less delay, less slack
         # sending (the sequence number and timestamp are the core's)
         self.ssrc = random.randrange(1, 1 << 32)
         self._queue: deque[Samples] = deque()
@@ -293,8 +294,9 @@ class RtpEndpoint:
 
     @property
     def busy(self) -> bool:
-        """The pacer ticks us in Python (`tick`) while busy; else its core sends silence and records. An owner
-        that knows when it has nothing to do (CallMedia) clears it; anything queued here sets it."""
+        """While busy we hear every frame (`hear`) and prepare ours (`fill`); else the pacer's core sends silence
+        and records alone. An owner that knows when it has nothing to do (CallMedia) clears it; anything queued
+        here sets it."""
         return self._busy
 
     @busy.setter
@@ -516,11 +518,11 @@ class RtpEndpoint:
             self.on_audio(self.received)
 
     def fill(self) -> None:
-        """While busy, keep `LOOKAHEAD` frames prepared in the core ahead of its clock."""
+        """While busy, keep `lookahead` frames prepared in the core ahead of its clock."""
         if self.closed:  # closed by another endpoint's callback in the same collect: its slot is not ours now
             return
         queued = self.pacer.core.queued(self.slot)
-        while queued < LOOKAHEAD and self._busy and not self.closed:
+        while queued < self.lookahead and self._busy and not self.closed:
             queued = self._prepare()
 
     def _prepare(self) -> int:

@@ -95,7 +95,7 @@ class Utterances:
             v = energy >= QUIET_ENERGY and bool(self._vad.is_speech(frame.tobytes(), RATE))  # type: ignore[attr-defined]
         self.last_voiced = v
         self._recent.append(v)
-        frame = frame.copy()  # kept past this tick (the pacer's frames are views of one array per tick)
+        frame = frame.copy()  # kept past this tick, and a caller may hand in a view of a buffer it reuses
         if not self.speaking:
             self._pre.append(frame)
             if sum(self._recent) >= 3:

@@ -7,6 +7,7 @@ make sense of, so a transport can drop the datagram (or answer 400) without cras
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ class SipParseError(ValueError):
         self.status = status
 
 
+@functools.lru_cache(maxsize=1024)  # every header access canonicalises its name: a few dozen times a message
 def canonical(name: str) -> str:
     low = name.strip().lower()
     if low in COMPACT:

@@ -15,7 +15,7 @@ import pytest
 from far_end import overhear
 
 from relaybox.media import audiofiles, g711
-from relaybox.media.callmedia import CallMedia
+from relaybox.media.callmedia import MIX_LOOKAHEAD, CallMedia
 from relaybox.media.endpoint import LOOKAHEAD, RtpEndpoint
 from relaybox.media.rtp import parse
 from relaybox.media.speech import Recognizer
@@ -248,6 +248,7 @@ async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:
     a, b, _sa, _sb = await call()
     c, d, _sc, sd = await call()
     assert b.bridge_to(c)
+    assert b.endpoint.lookahead == c.endpoint.lookahead == MIX_LOOKAHEAD < LOOKAHEAD  # relayed live: less delay
     at_d = d.start_recording(tmp_path / "d.wav", "wav", False, "speak")
     at_a = a.start_recording(tmp_path / "a.wav", "wav", False, "speak")
     d.expect_speech([])
@@ -268,7 +269,7 @@ async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:
     # the speech (which peaks in the thousands)
     assert np.abs(echo).max() < 0.01 * np.abs(speech).max(), np.abs(echo).max()
     b.unbridge()
-    assert b.mixer is None and c.mixer is None
+    assert b.mixer is None and c.mixer is None and b.endpoint.lookahead == c.endpoint.lookahead == LOOKAHEAD
     for cm in (a, b, c, d):
         cm.close()
 
