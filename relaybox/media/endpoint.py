@@ -75,7 +75,7 @@ class Pacer:
 
     After each tick the loop `collect`s what is Python's: the datagrams that are not the usual packet, and
     the frames of the endpoints whose owner is `busy` (or where a key or tone was heard). A busy endpoint
-    hears them (`RtpEndpoint.hear`) and keeps `LOOKAHEAD` frames prepared in the core (`RtpEndpoint.fill`);
+    hears them (`RtpEndpoint.hear`) and keeps its `lookahead` of frames prepared in the core (`RtpEndpoint.fill`);
     one that is not costs no Python: the core sends its silence and records it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
