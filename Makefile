@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test install media test-clients lint bench clean
 
-$(STAMP): pyproject.toml relaybox/media/_rtpcore.c
+$(STAMP): pyproject.toml relaybox/media/_rtpcore.c relaybox/media/_spool.c
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'

@@ -4,18 +4,14 @@ real-audio engine and the sandbox's `AudioFiles`); write WAV and MP3 as a record
 
 from __future__ import annotations
 
-import logging
-import queue
 import struct
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from relaybox.media import RATE
+from relaybox.media import RATE, _spool
 from relaybox.media.errors import MediaUnavailable, missing
 
 Samples = npt.NDArray[np.int16]
@@ -61,49 +57,23 @@ def check_encoder(fmt: str) -> None:
         raise MediaUnavailable(f"unknown recording format {fmt!r}")
 
 
-log = logging.getLogger("relaybox.media")
-_disk: queue.SimpleQueue[Callable[[], None]] | None = None
-
-
-def _disk_thread() -> queue.SimpleQueue[Callable[[], None]]:
-    """The queue of the one thread that touches recording files: in submission order, so each file's writes stay
-    in order. A plain queue: every call hands its audio over each second, and an executor's future per write
-    cost more than the write."""
-    global _disk
-    if _disk is None:
-        work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        threading.Thread(target=_disk_worker, args=(work,), name="relaybox-recordings", daemon=True).start()
-        _disk = work
-    return _disk
-
-
-def _disk_worker(work: queue.SimpleQueue[Callable[[], None]]) -> None:
-    while True:
-        job = work.get()
-        try:
-            job()
-        except Exception:
-            log.exception("recordings thread: a job failed")
-
-
 class Writer:
     """A recording written as it is made, WAV or MP3, into PATH.part, renamed to PATH when closed: the memory
     it takes stays the same however long the call, and a crash leaves the audio up to then. The file is opened,
-    written and renamed in the recordings thread: a slow disk (a create waiting on the journal, writeback
-    throttling) never holds the event loop and the calls' 20 ms RTP ticks; `close` waits for this file only.
-    A disk error stops the writing and is raised by `close`."""
+    written and renamed by the spool's thread (`_spool`, C, never takes the GIL): a slow disk (a create waiting
+    on the journal, writeback throttling) never holds the event loop and the calls' 20 ms RTP ticks, and a
+    hand-over costs the loop a copy; `close` waits for this file only. A disk error stops the writing and is
+    raised by `close`."""
 
     def __init__(self, path: Path, channels: int, fmt: str) -> None:
         check_encoder(fmt)
         self.path, self.channels = path, channels
         self.part = path.with_suffix(path.suffix + ".part")
-        self.file: BinaryIO | None = None
-        self.error: OSError | None = None
+        self.spool = _spool.File(str(self.part), str(path))
         self.frames = 0  # samples per channel written
         self.size = 0
         self.result: tuple[float, int] | None = None
         self.encoder: Any = None
-        self._submit(self._open)
         if fmt == "wav":
             self._put(self._wav_header(0))
         else:
@@ -120,29 +90,16 @@ class Writer:
         return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, RATE,
                            RATE * channels * 2, channels * 2, 16, b"data", data_bytes)
 
-    # -- the loop's side -------------------------------------------------------------------------------
-
-    def _submit(self, work: Callable[[], None], always: bool = False) -> None:
-        def run() -> None:
-            if self.error is None or always:
-                try:
-                    work()
-                except OSError as exc:
-                    self.error = self.error or exc
-
-        _disk_thread().put(run)
-
-    def _put(self, data: bytes | memoryview) -> None:  # DATA must not change afterwards
-        self.size += len(data)
-        self._submit(lambda: self._write(data))
+    def _put(self, data: bytes | Samples) -> None:
+        self.size += memoryview(data).nbytes
+        self.spool.write(data)
 
     def write(self, pcm: Samples) -> None:
-        """Interleaved int16 samples (CHANNELS of them per instant); the recordings thread writes them later, so
-        PCM must not change afterwards."""
+        """Interleaved int16 samples (CHANNELS of them per instant), copied to the spool's queue."""
         self.frames += len(pcm) // self.channels
         samples = np.ascontiguousarray(pcm, dtype="<i2")
         if self.encoder is None:
-            self._put(samples.data.cast("B"))
+            self._put(samples)
         else:
             self._put(bytes(self.encoder.encode(samples.tobytes())))
 
@@ -152,14 +109,12 @@ class Writer:
         if self.result is None:
             if self.encoder is not None:
                 self._put(bytes(self.encoder.flush()))
-            header = self._wav_header(self.size - 44) if self.encoder is None else None
-            self._submit(lambda: self._finish(header))
-            done = threading.Event()
-            _disk_thread().put(done.set)
-            done.wait()  # this file's work is done (the thread works in order)
-            if self.error is not None:
+            self.spool.finish(self._wav_header(self.size - 44) if self.encoder is None else None)
+            try:
+                self.spool.wait()  # the spool works in order: this file's work is done
+            except OSError:
                 self.discard()
-                raise self.error
+                raise
             self.result = (round(self.frames / RATE, 3), self.size)
         return self.result
 
@@ -167,27 +122,4 @@ class Writer:
         """Drop the recording (its part file is removed)."""
         if self.result is None:
             self.result = (0.0, 0)
-            self._submit(self._drop, always=True)
-
-    # -- the thread's side -----------------------------------------------------------------------------
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.part, "wb")  # noqa: SIM115  (closed by _finish or _drop)
-
-    def _write(self, data: bytes | memoryview) -> None:
-        assert self.file is not None
-        self.file.write(data)
-
-    def _finish(self, header: bytes | None) -> None:
-        assert self.file is not None
-        if header is not None:
-            self.file.seek(0)
-            self.file.write(header)
-        self.file.close()
-        self.part.replace(self.path)
-
-    def _drop(self) -> None:
-        if self.file is not None:
-            self.file.close()
-        self.part.unlink(missing_ok=True)
+            self.spool.drop()

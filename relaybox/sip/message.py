@@ -40,6 +40,8 @@ MULTI = frozenset(
 TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
 REQUEST_LINE = re.compile(r"^([A-Za-z0-9.!%*_+`'~-]+) +(\S+) +SIP/(\d+\.\d+)$", re.IGNORECASE)
 STATUS_LINE = re.compile(r"^SIP/(\d+\.\d+) +(\d{3})(?: +(.*))?$", re.IGNORECASE)
+HOST = re.compile(r"^[A-Za-z0-9.:_-]+$")
+VIA = re.compile(r"^SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+([^;]+?)\s*(;.*)?$", re.IGNORECASE)
 MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
 
 
@@ -61,6 +63,8 @@ def canonical(name: str) -> str:
 
 def split_commas(value: str) -> list[str]:
     """Split a header value on top-level commas (not inside quotes or <...>)."""
+    if '"' not in value and "<" not in value:  # the usual value (Via, Allow, Supported): nothing to skip
+        return [v for v in (p.strip() for p in value.split(",")) if v]
     out: list[str] = []
     depth = 0
     quoted = False
@@ -245,8 +249,9 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
     for name in MANDATORY:
         if name not in headers:
             raise SipParseError(f"missing {name} header")
+    names = [n for n, _ in headers.items]
     for name in ("Call-ID", "CSeq", "From", "To", "Content-Length", "Max-Forwards"):
-        if len([1 for n, _ in headers.items if n == name]) > 1:
+        if names.count(name) > 1:
             raise SipParseError(f"more than one {name} header")
     _number, method = parse_cseq(headers.get("CSeq") or "")
     if isinstance(msg, Request) and method != msg.method and not (msg.method == "ACK" and method == "ACK"):
@@ -336,6 +341,15 @@ class SipUri:
 
 
 def parse_uri(text: str) -> SipUri:
+    scheme, user, host, port, params, password = _uri(text)
+    return SipUri(scheme, user, host, port, dict(params), password)
+
+
+Params = tuple[tuple[str, str | None], ...]
+
+
+@functools.lru_cache(maxsize=4096)  # a dialog's URIs, addresses and Vias come back in every message: parsed once
+def _uri(text: str) -> tuple[str, str | None, str, int | None, Params, str | None]:
     text = text.strip()
     scheme, colon, rest = text.partition(":")
     if not colon or scheme.lower() not in ("sip", "sips"):
@@ -362,14 +376,14 @@ def parse_uri(text: str) -> SipUri:
         host, c, p = hostport.partition(":")
         if c:
             port = _port(p, text)
-    if not host or not re.match(r"^[A-Za-z0-9.:_-]+$", host):
+    if not host or not HOST.match(host):
         raise SipParseError(f"bad host in {text[:80]!r}")
     params: dict[str, str | None] = {}
     for part in param_parts:
         if part:
             k, eq, v = part.partition("=")
             params[k.lower()] = v if eq else None
-    return SipUri(scheme.lower(), user, host.lower(), port, params, password)
+    return scheme.lower(), user, host.lower(), port, tuple(params.items()), password
 
 
 def _port(text: str, where: str) -> int:
@@ -396,6 +410,12 @@ class NameAddr:
 
 def parse_name_addr(text: str) -> NameAddr:
     """`"Bob" <sip:bob@host>;tag=1` or `sip:bob@host;tag=1` (params then belong to the header)."""
+    uri, display, params = _name_addr(text)
+    return NameAddr(uri, display, dict(params))
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_addr(text: str) -> tuple[str, str, Params]:
     text = text.strip()
     if not text:
         raise SipParseError("empty address")
@@ -419,7 +439,7 @@ def parse_name_addr(text: str) -> NameAddr:
         uri = uri.strip()
         rest = semi + rest
         if uri == "*":
-            return NameAddr("*")
+            return "*", "", ()
     if ":" not in uri or " " in uri:
         raise SipParseError(f"bad URI in address {text[:80]!r}")
     params: dict[str, str | None] = {}
@@ -428,10 +448,12 @@ def parse_name_addr(text: str) -> NameAddr:
         if part:
             k, eq, v = part.partition("=")
             params[k.strip().lower()] = v.strip().strip('"') if eq else None
-    return NameAddr(uri, display, params)
+    return uri, display, tuple(params.items())
 
 
 def _unquoted_index(text: str, char: str) -> int:
+    if '"' not in text:
+        return text.find(char)
     quoted = False
     i = 0
     while i < len(text):
@@ -466,7 +488,13 @@ class Via:
 
 
 def parse_via(text: str) -> Via:
-    m = re.match(r"^SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+([^;]+?)\s*(;.*)?$", text.strip(), re.IGNORECASE)
+    transport, host, port, params = _via(text)
+    return Via(transport, host, port, dict(params))
+
+
+@functools.lru_cache(maxsize=4096)
+def _via(text: str) -> tuple[str, str, int | None, Params]:
+    m = VIA.match(text.strip())
     if not m:
         raise SipParseError(f"bad Via {text[:80]!r}")
     sent_by = m.group(2).strip()
@@ -483,7 +511,7 @@ def parse_via(text: str) -> Via:
         host = host.strip()
         if c:
             port = _port(p.strip(), text)
-    if not host or not re.match(r"^[A-Za-z0-9.:_-]+$", host):
+    if not host or not HOST.match(host):
         raise SipParseError(f"bad Via host {text[:80]!r}")
     params: dict[str, str | None] = {}
     for part in (m.group(3) or "").split(";"):
@@ -491,7 +519,7 @@ def parse_via(text: str) -> Via:
         if part:
             k, eq, v = part.partition("=")
             params[k.strip().lower()] = v.strip() if eq else None
-    return Via(m.group(1).upper(), host.lower(), port, params)
+    return m.group(1).upper(), host.lower(), port, tuple(params.items())
 
 
 # -- building -------------------------------------------------------------------------------------
