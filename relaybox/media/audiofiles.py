@@ -91,7 +91,7 @@ class Writer:
                            RATE * channels * 2, channels * 2, 16, b"data", data_bytes)
 
     def _put(self, data: bytes | Samples) -> None:
-        self.size += memoryview(data).nbytes
+        self.size += data.nbytes if isinstance(data, np.ndarray) else len(data)
         self.spool.write(data)
 
     def write(self, pcm: Samples) -> None:
