@@ -517,20 +517,25 @@ typedef struct {
     size_t len, cap;
 } Pcm;
 
-static int pcm_append(Pcm *p, const int16_t *frame) { /* FRAME samples, or zeros for NULL */
-    if (p->len + 160 > p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 160 * 256;
+static int pcm_append(Pcm *p, const int16_t *left, const int16_t *right) { /* a frame each way, interleaved;
+                                                                                NULL: zeros */
+    if (p->len + 320 > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 320 * 256;
         int16_t *grown = realloc(p->data, cap * sizeof(int16_t)); /* the clock's thread: no PyMem here */
         if (!grown)
             return -1;
         p->data = grown;
         p->cap = cap;
     }
-    if (frame)
-        memcpy(p->data + p->len, frame, 160 * sizeof(int16_t));
+    int16_t *out = p->data + p->len;
+    if (!left && !right)
+        memset(out, 0, 320 * sizeof(int16_t));
     else
-        memset(p->data + p->len, 0, 160 * sizeof(int16_t));
-    p->len += 160;
+        for (int k = 0; k < 160; k++) {
+            out[2 * k] = left ? left[k] : 0;
+            out[2 * k + 1] = right ? right[k] : 0;
+        }
+    p->len += 320;
     return 0;
 }
 
@@ -575,10 +580,11 @@ typedef struct {
     float proj[16];
     double energy;
     int16_t prev[160];
-    /* recording: this tick's frames each way (zeros unless `has_`), and every tick's so far */
+    /* recording: this tick's frames each way (zeros unless `has_`), and every tick's so far, interleaved
+       (speak: what the far end sent, listen: what we sent) */
     int capture, has_rx, has_tx, capture_failed;
     int16_t rx[160], tx[160];
-    Pcm speak, listen;
+    Pcm both;
 } Slot;
 
 /* what Python hears of a slot's tick (numpy: endpoint.RECORD) */
@@ -683,8 +689,7 @@ static void Core_dealloc(Core *self) {
             s->reception->lock = NULL;
         Py_XDECREF(s->jitter);
         Py_XDECREF(s->reception);
-        pcm_free(&s->speak);
-        pcm_free(&s->listen);
+        pcm_free(&s->both);
     }
     PyMem_Free(self->slots);
     free(self->records);
@@ -827,8 +832,7 @@ static PyObject *Core_remove(Core *self, PyObject *args) {
     reception->lock = NULL;
     s->jitter = NULL;
     s->reception = NULL;
-    pcm_free(&s->speak);
-    pcm_free(&s->listen);
+    pcm_free(&s->both);
     pthread_mutex_unlock(&self->lock);
     Py_DECREF(jitter);
     Py_DECREF(reception);
@@ -1129,7 +1133,7 @@ static void tick_slot(Core *c, int id, Slot *s) {
         memcpy(s->prev, heard, sizeof s->prev);
     send_next(c, s);
     if (s->capture && !s->capture_failed &&
-        (pcm_append(&s->speak, s->has_rx ? s->rx : NULL) < 0 || pcm_append(&s->listen, s->has_tx ? s->tx : NULL) < 0))
+        pcm_append(&s->both, s->has_rx ? s->rx : NULL, s->has_tx ? s->tx : NULL) < 0)
         s->capture_failed = 1; /* out of memory: `drain` says so */
     s->has_rx = s->has_tx = 0;
     s->ts += 160;
@@ -1410,11 +1414,9 @@ static PyObject *Core_capture(Core *self, PyObject *args) {
     if (s) {
         s->capture = on;
         s->capture_failed = s->has_rx = s->has_tx = 0;
-        s->speak.len = s->listen.len = 0;
-        if (!on) {
-            pcm_free(&s->speak);
-            pcm_free(&s->listen);
-        }
+        s->both.len = 0;
+        if (!on)
+            pcm_free(&s->both);
     }
     pthread_mutex_unlock(&self->lock);
     if (!s)
@@ -1422,7 +1424,7 @@ static PyObject *Core_capture(Core *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* drain(slot) -> (speak, listen): the int16 samples captured each way since the last drain */
+/* drain(slot) -> bytes: the int16 samples captured since the last drain, interleaved (speak, listen) */
 static PyObject *Core_drain(Core *self, PyObject *args) {
     int id;
     if (!PyArg_ParseTuple(args, "i", &id))
@@ -1434,11 +1436,9 @@ static PyObject *Core_drain(Core *self, PyObject *args) {
         s->capture_failed = 0;
         PyErr_NoMemory();
     } else if (s) {
-        const char *speak = s->speak.data ? (const char *)s->speak.data : "";
-        const char *listen = s->listen.data ? (const char *)s->listen.data : ""; /* NULL would give None */
-        out = Py_BuildValue("(y#y#)", speak, (Py_ssize_t)(s->speak.len * sizeof(int16_t)), listen,
-                            (Py_ssize_t)(s->listen.len * sizeof(int16_t)));
-        s->speak.len = s->listen.len = 0;
+        out = PyBytes_FromStringAndSize(s->both.data ? (const char *)s->both.data : "",
+                                        (Py_ssize_t)(s->both.len * sizeof(int16_t)));
+        s->both.len = 0;
     }
     pthread_mutex_unlock(&self->lock);
     return out;

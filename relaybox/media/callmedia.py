@@ -665,9 +665,9 @@ class CallMedia:
         own pause)."""
         if not self.recordings:
             return
-        speak, listen = self.endpoint.drain()
+        both = self.endpoint.drain()
         for rec in self.recordings:
-            rec.add(speak, listen)
+            rec.add(both)
 
     def tap_opener(self, direction: str) -> RealTapper:
         return RealTapper(self, direction)

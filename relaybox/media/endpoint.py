@@ -459,12 +459,12 @@ class RtpEndpoint:
         if self.slot >= 0 and not self.closed:
             self.pacer.core.capture(self.slot, on)
 
-    def drain(self) -> tuple[Samples, Samples]:
-        """What was received and sent since the last drain (while `capture` is on), as int16 samples."""
+    def drain(self) -> Samples:
+        """What was received and sent since the last drain (while `capture` is on): int16 samples interleaved,
+        (speak, listen) per instant."""
         if self.slot < 0 or self.closed:
-            return np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16)
-        speak, listen = self.pacer.core.drain(self.slot)
-        return np.frombuffer(speak, dtype=np.int16), np.frombuffer(listen, dtype=np.int16)
+            return np.zeros(0, dtype=np.int16)
+        return np.frombuffer(self.pacer.core.drain(self.slot), dtype=np.int16)
 
     @property
     def queued_seconds(self) -> float:

@@ -18,7 +18,7 @@ ACTIVE_ENERGY = 300.0  # RMS above which an outgoing frame counts as sound
 
 
 class CallRecording:
-    """The audio arrives in blocks of both directions (`add`, from the call's capture: `flush` asks for what
+    """The audio arrives in blocks of both directions interleaved (`add`, from the call's capture: `flush` asks for what
     is pending before a pause, a resume or the end). TIMED: the recording has silence timeouts, so the
     sound of each frame is measured (`observe`); else it is not."""
 
@@ -37,22 +37,21 @@ class CallRecording:
         self.closed = False
         self.flush: Callable[[], None] = lambda: None
 
-    def add(self, speak: Samples, listen: Samples) -> None:
-        """The far end's audio and ours over the same stretch of time (as the pause then in force says), written
-        to the file."""
-        if self.closed or self.paused == "skip" or not len(speak):
+    def add(self, both: Samples) -> None:
+        """The far end's audio and ours over the same stretch of time, interleaved (speak, listen), written to
+        the file as the pause then in force says."""
+        if self.closed or self.paused == "skip" or not len(both):
             return
         if self.paused is not None:
-            speak = listen = np.zeros(len(speak), dtype=np.int16)
-        self.file.write(self._compose(speak, listen))  # a disk error: `finish` raises it
+            both = np.zeros_like(both)
+        self.file.write(self._compose(both))  # a disk error: `finish` raises it
 
-    def _compose(self, speak: Samples, listen: Samples) -> Samples:
+    def _compose(self, both: Samples) -> Samples:
+        speak, listen = both[0::2], both[1::2]
         if self.stereo:  # left: speak, right: listen (one direction only: on both sides)
-            left = speak if self.direction != "listen" else listen
-            right = listen if self.direction != "speak" else speak
-            pcm = np.empty(2 * len(left), dtype=np.int16)
-            pcm[0::2], pcm[1::2] = left, right
-            return pcm
+            if self.direction == "both":
+                return both
+            return np.repeat(speak if self.direction == "speak" else listen, 2)
         if self.direction == "speak":
             return speak
         if self.direction == "listen":
@@ -96,7 +95,7 @@ class CallRecording:
         self.flush()
         self.closed = True
         if not self.file.frames:  # nothing recorded: a frame of silence rather than an empty file
-            self.file.write(self._compose(np.zeros(FRAME, dtype=np.int16), np.zeros(FRAME, dtype=np.int16)))
+            self.file.write(self._compose(np.zeros(2 * FRAME, dtype=np.int16)))
         return self.file.close()
 
     def cancel(self) -> None:

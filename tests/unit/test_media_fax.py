@@ -114,7 +114,7 @@ def test_recording_pauses_skip_or_mute_and_track_activity(tmp_path: Path) -> Non
 
     def flush() -> None:
         speak = np.concatenate(pending) if pending else np.zeros(0, np.int16)
-        rec.add(speak, np.zeros_like(speak))
+        rec.add(np.column_stack((speak, np.zeros_like(speak))).ravel())  # interleaved: (speak, listen)
         pending.clear()
 
     rec.flush = flush
@@ -146,3 +146,22 @@ def test_recording_pauses_skip_or_mute_and_track_activity(tmp_path: Path) -> Non
     assert (pcm[:1600] == 1000).all() and (pcm[1600:] == 0).all()
     with pytest.raises(ValueError):
         CallRecording(tmp_path / "x.wav", "wav", False, "sideways", 0.0)
+
+
+@pytest.mark.parametrize(("stereo", "direction", "expected"), [
+    (True, "both", [[100, 7], [200, 8]]),
+    (True, "speak", [[100, 100], [200, 200]]),  # one direction: on both sides
+    (True, "listen", [[7, 7], [8, 8]]),
+    (False, "speak", [100, 200]),
+    (False, "listen", [7, 8]),
+    (False, "both", [107, 208]),  # mixed
+])
+def test_a_recording_takes_its_channels_from_the_interleaved_capture(
+        tmp_path: Path, stereo: bool, direction: str, expected: list[object]) -> None:
+    rec = CallRecording(tmp_path / "r.wav", "wav", stereo, direction, 0.0, timed=False)
+    rec.add(np.array([100, 7, 200, 8], np.int16))  # (speak, listen) per instant
+    rec.finish()
+    with wave.open(str(tmp_path / "r.wav")) as w:
+        assert w.getnchannels() == (2 if stereo else 1)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    assert pcm.reshape(-1, 2).tolist() == expected if stereo else pcm.tolist() == expected
