@@ -32,6 +32,7 @@ from relaybox.engines.sandbox import VirtualNetwork
 from relaybox.engines.sip import RoutingNetwork, SipEngine
 from relaybox.gateway.gateway import Gateway
 from relaybox.gateway.ws import serve_websocket
+from relaybox.media import audiofiles
 from relaybox.storage.db import FLUSH_SECONDS, Store
 from relaybox.storage.messages import MessageStore
 from relaybox.storage.sip import SipStore
@@ -140,6 +141,11 @@ class RelayBox:
         resumed = self.messaging.resume() + self.tasking.resume()  # timers need the running loop
         if resumed:
             log.info("resumed %d unfinished message(s)/task(s) from the data dir", resumed)
+        try:
+            for path in await asyncio.to_thread(audiofiles.recover, self.recordings_dir):
+                log.warning("recovered the recording %s, left unfinished by a stopped server", path.name)
+        except OSError as exc:
+            log.warning("interrupted recordings in %s not recovered: %s", self.recordings_dir, exc)
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())

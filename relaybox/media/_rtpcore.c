@@ -527,14 +527,13 @@ static int pcm_append(Pcm *p, const int16_t *left, const int16_t *right) { /* a 
         p->data = grown;
         p->cap = cap;
     }
+    static const int16_t zeros[160];
+    const int16_t *l = left ? left : zeros, *r = right ? right : zeros;
     int16_t *out = p->data + p->len;
-    if (!left && !right)
-        memset(out, 0, 320 * sizeof(int16_t));
-    else
-        for (int k = 0; k < 160; k++) {
-            out[2 * k] = left ? left[k] : 0;
-            out[2 * k + 1] = right ? right[k] : 0;
-        }
+    for (int k = 0; k < 160; k++) {
+        out[2 * k] = l[k];
+        out[2 * k + 1] = r[k];
+    }
     p->len += 320;
     return 0;
 }

@@ -123,3 +123,30 @@ class Writer:
         if self.result is None:
             self.result = (0.0, 0)
             self.spool.drop()
+
+
+def recover(folder: Path) -> list[Path]:
+    """The recordings a stopped server left as NAME.part (a crash, a kill: the audio up to then is on disk),
+    made whole under NAME: a WAV's header gets the sizes of the data written; an MP3 is a run of frames and
+    only renamed. A NAME that already exists is left alone. Returns the recordings recovered."""
+    recovered = []
+    for part in sorted(folder.glob("*.part")) if folder.is_dir() else []:
+        path = part.with_suffix("")
+        if path.suffix not in (".wav", ".mp3") or path.exists():
+            continue  # a render's temporary file (NAME.mp3.<thread>.part), or taken
+        if path.suffix == ".wav":
+            with open(part, "r+b") as f:
+                header = f.read(44)
+                if len(header) < 44 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                    continue
+                align = max(1, struct.unpack_from("<H", header, 32)[0])
+                size = f.seek(0, 2)
+                data = (size - 44) // align * align
+                f.truncate(44 + data)
+                f.seek(4)
+                f.write(struct.pack("<I", 36 + data))
+                f.seek(40)
+                f.write(struct.pack("<I", data))
+        part.replace(path)
+        recovered.append(path)
+    return recovered

@@ -7,16 +7,20 @@ are told, state is flushed, and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
 import pytest
 from relayws import PROJECT, TOKEN, RawWs, Rest, ServeProcess, V2Ws, V4Ws, basic, running_box
 
 from relaybox.app import RelayBox, Settings
+from relaybox.media import audiofiles
 
 CALLER, OFFICE, BUSY, SLOW = "+15551110000", "+15552220000", "+15559990000", "+15558880000"
 BUSY_SCRIPT = [{"ring": 0.5}, {"reject": "busy"}]
@@ -262,3 +266,18 @@ async def test_server_waits_for_the_clients_close_frame(tmp_path: Path, how: str
             stopping = asyncio.get_running_loop().create_task(box.stop())
         await stopping
     assert not dropped_before_our_close, "the server closed TCP before the client's Close frame"
+
+
+async def test_a_recording_left_unfinished_by_a_killed_server_is_served_after_the_restart(tmp_path: Path) -> None:
+    """A SIP call's recording is written as it goes (NAME.wav.part); the next start makes it whole under NAME."""
+    name = "r" * 30 + ".wav"
+    writer = audiofiles.Writer(tmp_path / "recordings" / name, 1, "wav")
+    writer.write(np.full(4000, 1000, np.int16))
+    writer.spool.wait()  # half a second on disk; the server was killed before the recording finished
+    async with running_box(tmp_path) as box, aiohttp.ClientSession() as http:
+        resp = await http.get(f"http://127.0.0.1:{box.bound_port}/media/recordings/{name}")
+        assert resp.status == 200
+        body = await resp.read()
+    with wave.open(io.BytesIO(body)) as w:
+        assert w.getnframes() == 4000 and w.readframes(1) == np.int16(1000).tobytes()
+    assert not (tmp_path / "recordings" / f"{name}.part").exists()

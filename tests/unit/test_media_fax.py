@@ -165,3 +165,29 @@ def test_a_recording_takes_its_channels_from_the_interleaved_capture(
         assert w.getnchannels() == (2 if stereo else 1)
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
     assert pcm.reshape(-1, 2).tolist() == expected if stereo else pcm.tolist() == expected
+
+
+def test_recordings_a_stopped_server_left_unfinished_are_recovered(tmp_path: Path) -> None:
+    x = (8000 * np.sin(2 * np.pi * 400 * np.arange(8000) / 8000)).astype(np.int16)
+    wav = audiofiles.Writer(tmp_path / "a.wav", 2, "wav")
+    wav.write(np.repeat(x, 2))
+    mp3 = audiofiles.Writer(tmp_path / "b.mp3", 1, "mp3")
+    mp3.write(x)
+    mp3._put(bytes(mp3.encoder.flush()))
+    for writer in (wav, mp3):
+        writer.spool.wait()  # on disk, never closed: as a crash leaves them
+    with open(tmp_path / "a.wav.part", "ab") as f:
+        f.write(b"\x01\x02")  # half an instant: cut
+    (tmp_path / "c.mp3.12345.part").write_bytes(b"a render's temporary file")
+    (tmp_path / "d.wav.part").write_bytes(b"not a WAV")
+    (tmp_path / "e.wav.part").write_bytes(b"newer")
+    (tmp_path / "e.wav").write_bytes(b"finished")
+    assert [p.name for p in audiofiles.recover(tmp_path)] == ["a.wav", "b.mp3"]
+    with wave.open(str(tmp_path / "a.wav")) as w:
+        assert w.getnchannels() == 2 and w.getnframes() == 8000
+        pcm = np.frombuffer(w.readframes(8000), np.int16).reshape(-1, 2)
+    assert np.array_equal(pcm[:, 0], x) and np.array_equal(pcm[:, 1], x)
+    assert abs(len(audiofiles.decode((tmp_path / "b.mp3").read_bytes())) - 8000) < 2000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.wav", "b.mp3", "c.mp3.12345.part", "d.wav.part", "e.wav", "e.wav.part"]
+    assert audiofiles.recover(tmp_path / "missing") == []
