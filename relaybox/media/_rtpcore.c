@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,18 +126,34 @@ static PyObject *dtmf_key(PyObject *module, PyObject *arg) {
 
 /* A JitterBuffer or Reception in a Core is shared with the core's clock thread (`lock` is the core's, NULL
    outside one): Python's calls take it, releasing the GIL while they wait, so that the clock never waits on
-   the interpreter. */
-static void lock_shared(pthread_mutex_t *lock) {
-    if (lock && pthread_mutex_trylock(lock) != 0) {
+   the interpreter. A caller that has to wait says so (`waiters`): the clock, which holds the lock for a whole
+   tick (10 ms with 1,000 calls), lets it in between two groups of slots (`let_python_in`: it sleeps on
+   `handed` until the last waiter is done), so that the event loop never waits for more than a group. */
+typedef struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t handed;
+    atomic_int waiters;
+    int handing; /* the clock sleeps on `handed` until the waiters are done */
+} SharedLock;
+
+static void lock_shared(SharedLock *lock) {
+    if (lock && pthread_mutex_trylock(&lock->mutex) != 0) {
+        atomic_fetch_add(&lock->waiters, 1);
         Py_BEGIN_ALLOW_THREADS
-        pthread_mutex_lock(lock);
+        pthread_mutex_lock(&lock->mutex);
         Py_END_ALLOW_THREADS
+        atomic_fetch_sub(&lock->waiters, 1);
     }
 }
 
-static void unlock_shared(pthread_mutex_t *lock) {
-    if (lock)
-        pthread_mutex_unlock(lock);
+static void unlock_shared(SharedLock *lock) {
+    if (!lock)
+        return;
+    if (lock->handing && !atomic_load(&lock->waiters)) {
+        lock->handing = 0;
+        pthread_cond_signal(&lock->handed);
+    }
+    pthread_mutex_unlock(&lock->mutex);
 }
 
 /* -- JitterBuffer ------------------------------------------------------------------------------- */
@@ -156,7 +173,7 @@ typedef struct {
     uint8_t *state;
     uint8_t *data; /* nslots * frame bytes */
     unsigned long long received, played, concealed, late, duplicates, resets, overflows;
-    pthread_mutex_t *lock;
+    SharedLock *lock;
 } JitterBuffer;
 
 static void jb_reset(JitterBuffer *jb) {
@@ -320,7 +337,7 @@ static PyObject *JitterBuffer_push(JitterBuffer *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "payload too long");
         return NULL;
     }
-    pthread_mutex_t *lock = self->lock;
+    SharedLock *lock = self->lock;
     lock_shared(lock);
     jb_push(self, ssrc, ts, buf.buf, (int)buf.len);
     unlock_shared(lock);
@@ -332,7 +349,7 @@ static PyObject *JitterBuffer_pop(JitterBuffer *self, PyObject *Py_UNUSED(ignore
     PyObject *out = PyBytes_FromStringAndSize(NULL, self->frame);
     if (!out)
         return NULL;
-    pthread_mutex_t *lock = self->lock;
+    SharedLock *lock = self->lock;
     lock_shared(lock);
     int popped = jb_pop(self, (uint8_t *)PyBytes_AS_STRING(out));
     unlock_shared(lock);
@@ -344,7 +361,7 @@ static PyObject *JitterBuffer_pop(JitterBuffer *self, PyObject *Py_UNUSED(ignore
 }
 
 static PyObject *JitterBuffer_reset(JitterBuffer *self, PyObject *Py_UNUSED(ignored)) {
-    pthread_mutex_t *lock = self->lock;
+    SharedLock *lock = self->lock;
     lock_shared(lock);
     jb_reset(self);
     unlock_shared(lock);
@@ -409,7 +426,7 @@ typedef struct {
     uint32_t ssrc;
     long long base_seq, max_seq, cycles, received;
     double jitter, transit;
-    pthread_mutex_t *lock;
+    SharedLock *lock;
 } Reception;
 
 static void reception_update(Reception *r, uint32_t ssrc, uint16_t seq, uint32_t ts, double arrival) {
@@ -459,7 +476,7 @@ static PyObject *Reception_update(Reception *self, PyObject *args) {
     double arrival;
     if (!PyArg_ParseTuple(args, "IiId", &ssrc, &seq, &ts, &arrival))
         return NULL;
-    pthread_mutex_t *lock = self->lock;
+    SharedLock *lock = self->lock;
     lock_shared(lock);
     reception_update(self, ssrc, (uint16_t)seq, ts, arrival);
     unlock_shared(lock);
@@ -609,7 +626,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     int ready, epfd, efd;
-    pthread_mutex_t lock;
+    SharedLock lock;
     pthread_cond_t wake;
     pthread_t thread;
     int running, signalled, realtime;
@@ -622,7 +639,7 @@ typedef struct {
     Other *others;
     int nothers, capothers;
     /* statistics */
-    unsigned long long ticks, late_ticks, frames, busy_frames, underruns, dropped;
+    unsigned long long ticks, late_ticks, frames, busy_frames, underruns, dropped, handovers;
     double max_late, cpu, signalled_at, max_lag;
 } Core;
 
@@ -654,7 +671,9 @@ static int Core_init(Core *self, PyObject *args, PyObject *kw) {
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&self->lock, NULL);
+    pthread_mutex_init(&self->lock.mutex, NULL);
+    pthread_cond_init(&self->lock.handed, &attr);
+    atomic_init(&self->lock.waiters, 0);
     pthread_cond_init(&self->wake, &attr);
     pthread_condattr_destroy(&attr);
     self->ready = 1;
@@ -699,7 +718,8 @@ static void Core_dealloc(Core *self) {
     if (self->efd > 0)
         close(self->efd);
     if (self->ready) {
-        pthread_mutex_destroy(&self->lock);
+        pthread_mutex_destroy(&self->lock.mutex);
+        pthread_cond_destroy(&self->lock.handed);
         pthread_cond_destroy(&self->wake);
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -794,7 +814,7 @@ static PyObject *Core_add(Core *self, PyObject *args) {
     s->busy = 1;
     result = PyLong_FromLong(id);
 done:
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     return result;
 }
 
@@ -806,7 +826,7 @@ static PyObject *Core_remove(Core *self, PyObject *args) {
     core_lock(self);
     Slot *s = core_slot(self, id);
     if (!s) {
-        pthread_mutex_unlock(&self->lock);
+        unlock_shared(&self->lock);
         return NULL;
     }
     close_fds(self->epfd, s);
@@ -832,7 +852,7 @@ static PyObject *Core_remove(Core *self, PyObject *args) {
     s->jitter = NULL;
     s->reception = NULL;
     pcm_free(&s->both);
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     Py_DECREF(jitter);
     Py_DECREF(reception);
     Py_RETURN_NONE;
@@ -875,7 +895,7 @@ static PyObject *Core_configure(Core *self, PyObject *args) {
         s->has_remote_ssrc = remote_ssrc >= 0;
         s->remote_ssrc = (uint32_t)(remote_ssrc >= 0 ? remote_ssrc : 0);
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     Py_RETURN_NONE;
@@ -888,12 +908,37 @@ static int is_usual(Slot *s, const uint8_t *d, ssize_t n, const struct sockaddr_
            ((uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11]) == s->remote_ssrc;
 }
 
+#define GROUP 64 /* slots ticked between two chances for a waiting Python call to take the lock */
+
+/* Between two groups of a tick's work, with the lock held: a Python call waiting for it takes it now (the tick
+   goes on once it is done), rather than after the whole tick. The clock sleeps on `handed` (the lock free)
+   until the last waiter has had it, or for 0.2 ms if none came after all. No Slot pointer is held across it:
+   Python may add or remove slots meanwhile. */
+static void let_python_in(Core *c) {
+    if (!atomic_load_explicit(&c->lock.waiters, memory_order_relaxed))
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 200000;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_nsec -= 1000000000L;
+        until.tv_sec++;
+    }
+    c->lock.handing = 1;
+    while (c->lock.handing && pthread_cond_timedwait(&c->lock.handed, &c->lock.mutex, &until) != ETIMEDOUT)
+        ;
+    c->lock.handing = 0;
+    c->handovers++;
+}
+
 /* every datagram waiting: the usual packets are counted and buffered here, the others kept for Python */
 static void core_receive(Core *self, double now) {
-    struct epoll_event events[256];
+    struct epoll_event events[GROUP * 4];
     uint8_t buf[2048];
     for (int round = 0; round < 8; round++) {
-        int n = epoll_wait(self->epfd, events, 256, 0);
+        if (round)
+            let_python_in(self);
+        int n = epoll_wait(self->epfd, events, GROUP * 4, 0);
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++) {
@@ -957,7 +1002,7 @@ static PyObject *Core_count(Core *self, PyObject *args) {
         s->packets_received++;
         s->bytes_received += (unsigned long long)nbytes;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     Py_RETURN_NONE;
@@ -981,7 +1026,7 @@ static PyObject *Core_flags(Core *self, PyObject *args) {
         s->analyse = analyse;
         s->tones = tones;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     Py_RETURN_NONE;
@@ -1143,6 +1188,8 @@ static void core_tick(Core *c, double now) {
     c->ticks++;
     core_receive(c, now);
     for (int id = 0; id < c->nslots; id++) {
+        if (id % GROUP == GROUP - 1)
+            let_python_in(c);
         Slot *s = &c->slots[id];
         if (s->in_use && s->started) {
             c->busy_frames += (unsigned long long)(s->busy != 0);
@@ -1171,7 +1218,7 @@ static void *clock_thread(void *arg) {
     struct sched_param param = {.sched_priority = 1};
     int realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->lock.mutex);
     c->realtime = realtime;
     while (c->running) {
         deadline.tv_nsec += TICK_NS;
@@ -1180,7 +1227,7 @@ static void *clock_thread(void *arg) {
             deadline.tv_sec++;
         }
         /* sleep until the deadline with the lock released (or until `stop`) */
-        while (c->running && pthread_cond_timedwait(&c->wake, &c->lock, &deadline) != ETIMEDOUT)
+        while (c->running && pthread_cond_timedwait(&c->wake, &c->lock.mutex, &deadline) != ETIMEDOUT)
             ;
         if (!c->running)
             break;
@@ -1197,7 +1244,7 @@ static void *clock_thread(void *arg) {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
         c->cpu += seconds(&cpu1) - seconds(&cpu0);
     }
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->lock.mutex);
     return NULL;
 }
 
@@ -1211,7 +1258,7 @@ static PyObject *Core_start(Core *self, PyObject *Py_UNUSED(ignored)) {
         if (err)
             self->running = 0;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (err) {
         errno = err;
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -1224,7 +1271,7 @@ static void core_stop(Core *c) {
     int was = c->running;
     c->running = 0;
     pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
+    unlock_shared(&c->lock);
     if (was) {
         Py_BEGIN_ALLOW_THREADS
         pthread_join(c->thread, NULL);
@@ -1245,7 +1292,7 @@ static PyObject *Core_tick(Core *self, PyObject *args) {
         return NULL;
     core_lock(self);
     core_tick(self, now);
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     Py_RETURN_NONE;
 }
 
@@ -1272,7 +1319,7 @@ static PyObject *Core_collect(Core *self, PyObject *Py_UNUSED(ignored)) {
             self->max_lag = lag;
     }
     self->signalled = 0;
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
 
     PyObject *list = PyList_New(0), *result = NULL;
     PyObject *raw = PyBytes_FromStringAndSize((const char *)records, (Py_ssize_t)nrecords * (Py_ssize_t)sizeof(Record));
@@ -1338,7 +1385,7 @@ static PyObject *Core_push(Core *self, PyObject *args) {
             memcpy(o->pcm, b.buf, 320);
         queued = ++s->queued;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (frame != Py_None)
         PyBuffer_Release(&b);
     if (!o)
@@ -1372,7 +1419,7 @@ static PyObject *Core_push_event(Core *self, PyObject *args) {
         memcpy(o->payload, payload.buf, (size_t)payload.len);
         queued = ++s->queued;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     PyBuffer_Release(&payload);
     if (!o)
         return NULL;
@@ -1389,7 +1436,7 @@ static PyObject *slot_queue(Core *self, PyObject *args, int clear) {
     int queued = s ? s->queued : -1;
     if (s && clear)
         s->queued = 0;
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     return PyLong_FromLong(queued);
@@ -1417,7 +1464,7 @@ static PyObject *Core_capture(Core *self, PyObject *args) {
         if (!on)
             pcm_free(&s->both);
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     Py_RETURN_NONE;
@@ -1439,7 +1486,7 @@ static PyObject *Core_drain(Core *self, PyObject *args) {
                                         (Py_ssize_t)(s->both.len * sizeof(int16_t)));
         s->both.len = 0;
     }
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     return out;
 }
 
@@ -1453,7 +1500,7 @@ static PyObject *Core_state(Core *self, PyObject *args) {
     Slot copy;
     if (s)
         memcpy(&copy, s, offsetof(Slot, queue));
-    pthread_mutex_unlock(&self->lock);
+    unlock_shared(&self->lock);
     if (!s)
         return NULL;
     return Py_BuildValue("(kikKKdKK)", (unsigned long)copy.ssrc, (int)copy.seq, (unsigned long)copy.ts,
@@ -1468,12 +1515,12 @@ static PyObject *Core_state(Core *self, PyObject *args) {
    late to collect), cpu (the clock thread's CPU seconds), realtime (the thread runs SCHED_FIFO) */
 static PyObject *Core_stats(Core *self, PyObject *Py_UNUSED(ignored)) {
     core_lock(self);
-    PyObject *out = Py_BuildValue("{sKsKsdsKsKsKsdsKsdsO}", "ticks", self->ticks, "late_ticks", self->late_ticks,
+    PyObject *out = Py_BuildValue("{sKsKsdsKsKsKsdsKsdsOsK}", "ticks", self->ticks, "late_ticks", self->late_ticks,
                                   "max_late", self->max_late, "frames", self->frames, "busy_frames",
                                   self->busy_frames, "underruns", self->underruns, "max_lag", self->max_lag,
                                   "dropped", self->dropped, "cpu", self->cpu, "realtime",
-                                  self->realtime ? Py_True : Py_False);
-    pthread_mutex_unlock(&self->lock);
+                                  self->realtime ? Py_True : Py_False, "handovers", self->handovers);
+    unlock_shared(&self->lock);
     return out;
 }
 

@@ -187,6 +187,25 @@ def test_the_clock_thread_sends_while_the_interpreter_is_busy(far: tuple[socket.
     c.stop()  # restartable, and stopping is prompt (the thread is woken)
 
 
+def test_a_python_call_waiting_for_the_lock_gets_it_between_two_groups_of_a_tick() -> None:
+    """The clock holds the core's lock for a whole tick; a Python call that has to wait is let in between two
+    groups of slots (a handover) instead of waiting for the rest of the tick, and the tick goes on."""
+    c = core()
+    slots = [slot(c)[0] for _ in range(20_000)]  # quiet slots without sockets: a long tick all the same
+    c.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        calls = 0
+        while c.stats()["handovers"] == 0 and time.monotonic() < deadline:
+            assert c.queued(slots[calls % len(slots)]) == 0
+            calls += 1
+            time.sleep(0.0007)  # out of step with the 20 ms ticks
+        stats = c.stats()
+    finally:
+        c.stop()
+    assert stats["handovers"] > 0 and stats["frames"] >= stats["ticks"] * len(slots) - len(slots)
+
+
 def test_collect_hands_over_what_the_ticks_left_and_the_fd_says_when(far: tuple[socket.socket, socket.socket]) -> None:
     ours, theirs = far
     c = core()
