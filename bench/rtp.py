@@ -15,7 +15,7 @@ when installed), one after the other:
   same packet rate, with no RTP logic at all.
 * endpoint: `RtpEndpoint` pairs (G.711 encode/decode, the jitter buffer, RTCP), A sends audio.
 * callmedia: `CallMedia` on both ends (every detector on: VAD, in-band DTMF, tones, AMD), B records
-  both directions to a WAV (written as it goes by the recordings thread, closed at the end), A sends
+  both directions to a WAV (written as it goes by the spool thread, closed at the end), A sends
   RFC 4733 keys every 2 s.
 
 Printed per mode: CPU seconds (process time, all threads), ms of CPU per call-second (a "call" is

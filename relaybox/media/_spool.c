@@ -293,8 +293,13 @@ static PyObject *File_wait(File *self, PyObject *Py_UNUSED(ignored)) {
 static void File_dealloc(File *self) {
     State *st = self->st;
     if (st) {
-        if (!st->ended && submit(st, OP_CLOSE, NULL, 0) < 0)
-            PyErr_Clear(); /* out of memory: the descriptor stays open */
+        if (!st->ended) {
+            PyObject *type, *value, *traceback; /* an exception may be on its way: keep it */
+            PyErr_Fetch(&type, &value, &traceback);
+            if (submit(st, OP_CLOSE, NULL, 0) < 0)
+                PyErr_Clear(); /* out of memory: the descriptor stays open */
+            PyErr_Restore(type, value, traceback);
+        }
         pthread_mutex_lock(&lock);
         release(st);
         pthread_mutex_unlock(&lock);

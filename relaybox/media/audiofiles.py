@@ -67,9 +67,8 @@ class Writer:
 
     def __init__(self, path: Path, channels: int, fmt: str) -> None:
         check_encoder(fmt)
-        self.path, self.channels = path, channels
-        self.part = path.with_suffix(path.suffix + ".part")
-        self.spool = _spool.File(str(self.part), str(path))
+        self.channels = channels
+        self.spool = _spool.File(str(path.with_suffix(path.suffix + ".part")), str(path))
         self.frames = 0  # samples per channel written
         self.size = 0
         self.result: tuple[float, int] | None = None

@@ -101,7 +101,7 @@ def test_mp3_written_as_it_goes_and_decoded_back(tmp_path: Path) -> None:
 def test_a_recording_the_disk_refuses_fails_at_close_and_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the recording's folder should be")
     writer = audiofiles.Writer(tmp_path / "taken" / "r.wav", 1, "wav")
-    writer.write(np.zeros(1600, np.int16))  # handed to the recordings thread: no error here
+    writer.write(np.zeros(1600, np.int16))  # handed to the spool: no error here
     with pytest.raises(OSError):
         writer.close()
     writer.close()  # once failed, closed: nothing more to do

@@ -96,7 +96,7 @@ def test_nothing_more_once_finished_and_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         _spool.File(1, 2)
     with pytest.raises(TypeError):
-        _spool.File("a", "b").write("text is not a buffer")
+        _spool.File(str(tmp_path / "a.part"), str(tmp_path / "a")).write("text is not a buffer")
 
 
 def test_wait_releases_the_gil_while_the_thread_writes(tmp_path: Path) -> None:
