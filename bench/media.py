@@ -252,6 +252,10 @@ def report(limit: int, hold: float, calls: int, bare: dict[str, float], rb: dict
           f"frames {rb['cpu_hear'] * per:.3f} + preparing theirs (CallMedia, recording) {rb['cpu_prepare'] * per:.3f}; "
           f"the rest is SIP, the app's WebSocket, call set-up/tear-down and writing recordings "
           f"({max(0.0, rb_ms - tick * per):.3f})")
+    print(f"    relaybox per thread: the event loop {rb['cpu_loop'] * per:.3f} ms per call-second (Python: SIP, "
+          f"the app's WebSocket, the calls and their actions, the ticks' Python part), the RTP clock "
+          f"{rb['cpu_clock'] * per:.3f}, the recordings' spool {rb['cpu_spool'] * per:.3f} (creating and writing "
+          "the files)")
     print(f"    ratio relaybox / bare: {rb_ms / max(bare_ms, 1e-9):.1f}x CPU per call-second")
     return int(rb["ok"] < calls or rb.get("recordings", 0) < rb["ok"] or rb.get("keys", 0) < rb["ok"])
 

@@ -52,6 +52,22 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each live thread of PID by name ("loop" for its main thread; relaybox names the RTP
+    clock's "relaybox-rtp" and the recordings' spool "relaybox-spool"), threads of one name summed."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            head, _, tail = (task / "stat").read_text().rpartition(")")
+        except OSError:
+            continue  # ended meanwhile
+        name = "loop" if task.name == str(pid) else head.partition("(")[2]
+        fields = tail.split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def cpu_split(pid: int) -> tuple[float, float]:
     """(user, kernel) CPU seconds of PID, its finished children's included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -245,6 +261,7 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, h
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RELAYBOX_RTP_STATS": str(stats_path)})
     counts: dict[str, int] = {}
     split = [0.0, 0.0]
+    threads: dict[str, float] = {}  # CPU seconds of the server's threads over the run
     try:
         for _ in range(200):
             try:
@@ -259,9 +276,10 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, h
             stop = asyncio.Event()
             app = asyncio.create_task(answer_everything(f"ws://127.0.0.1:{http_port}", stop, media, counts))
             await asyncio.sleep(0.5)
-            cpu0 = cpu_split(server.pid)
+            cpu0, threads0 = cpu_split(server.pid), thread_cpu(server.pid)
             result = await asyncio.to_thread(run_sipp, sip_port, sipp_port, calls, limit, workdir, hold)
-            cpu1 = cpu_split(server.pid)
+            cpu1, threads1 = cpu_split(server.pid), thread_cpu(server.pid)
+            threads.update({name: cpu - threads0.get(name, 0.0) for name, cpu in threads1.items()})
             split[:] = [cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]]
             cpu = sum(split)
             await asyncio.sleep(1.0)  # the last recordings' finished events
@@ -282,7 +300,8 @@ def bench_relaybox(calls: int, limit: int, workdir: Path, media: bool = False, h
             "frames": rtp.get("frames", 0), "underruns": rtp.get("underruns", -1),
             "busy_frames": rtp.get("busy_frames", 0), "max_lag_ms": rtp.get("max_lag_ms", -1.0),
             "cpu_clock": rtp.get("cpu", 0.0), "cpu_hear": rtp.get("cpu_hear", 0.0),
-            "cpu_prepare": rtp.get("cpu_prepare", 0.0), "realtime": rtp.get("realtime", False), **counts}
+            "cpu_prepare": rtp.get("cpu_prepare", 0.0), "realtime": rtp.get("realtime", False),
+            "cpu_loop": threads.get("loop", 0.0), "cpu_spool": threads.get("relaybox-spool", 0.0), **counts}
 
 
 # -- the bare baseline --------------------------------------------------------------------------------

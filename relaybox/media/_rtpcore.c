@@ -1213,6 +1213,7 @@ static double seconds(const struct timespec *t) {
 static void *clock_thread(void *arg) {
     Core *c = arg;
     struct timespec deadline, now, cpu0, cpu1;
+    pthread_setname_np(pthread_self(), "relaybox-rtp"); /* top, ps -L and the benches tell it apart */
     /* a real-time thread when the process may have one (CAP_SYS_NICE): woken on time even when every core is
        busy; it sleeps most of each tick, and the kernel's RT throttling bounds it anyway */
     struct sched_param param = {.sched_priority = 1};

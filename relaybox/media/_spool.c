@@ -121,6 +121,7 @@ static void run(Op *op) { /* without the lock: only this thread touches fd, erro
 }
 
 static void *spool_thread(void *arg) {
+    pthread_setname_np(pthread_self(), "relaybox-spool");
     pthread_mutex_lock(&lock);
     for (;;) {
         while (!head)
