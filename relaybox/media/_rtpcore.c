@@ -910,6 +910,14 @@ static int is_usual(Slot *s, const uint8_t *d, ssize_t n, const struct sockaddr_
 
 #define GROUP 64 /* slots ticked between two chances for a waiting Python call to take the lock */
 
+static void add_ns(struct timespec *t, long ns) { /* NS < 1 s */
+    t->tv_nsec += ns;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_nsec -= 1000000000L;
+        t->tv_sec++;
+    }
+}
+
 /* Between two groups of a tick's work, with the lock held: a Python call waiting for it takes it now (the tick
    goes on once it is done), rather than after the whole tick. The clock sleeps on `handed` (the lock free)
    until the last waiter has had it, or for 0.2 ms if none came after all. No Slot pointer is held across it:
@@ -919,11 +927,7 @@ static void let_python_in(Core *c) {
         return;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += 200000;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_nsec -= 1000000000L;
-        until.tv_sec++;
-    }
+    add_ns(&until, 200000);
     c->lock.handing = 1;
     while (c->lock.handing && pthread_cond_timedwait(&c->lock.handed, &c->lock.mutex, &until) != ETIMEDOUT)
         ;
@@ -1222,11 +1226,7 @@ static void *clock_thread(void *arg) {
     pthread_mutex_lock(&c->lock.mutex);
     c->realtime = realtime;
     while (c->running) {
-        deadline.tv_nsec += TICK_NS;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_nsec -= 1000000000L;
-            deadline.tv_sec++;
-        }
+        add_ns(&deadline, TICK_NS);
         /* sleep until the deadline with the lock released (or until `stop`) */
         while (c->running && pthread_cond_timedwait(&c->wake, &c->lock.mutex, &deadline) != ETIMEDOUT)
             ;

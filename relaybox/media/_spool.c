@@ -221,11 +221,17 @@ static int File_init(File *self, PyObject *args, PyObject *kw) {
     return submit(st, OP_OPEN, NULL, 0);
 }
 
-static int check_open(File *self) {
+static int check_init(File *self) {
     if (!self->st) {
         PyErr_SetString(PyExc_RuntimeError, "File is not initialised");
         return -1;
     }
+    return 0;
+}
+
+static int check_open(File *self) {
+    if (check_init(self) < 0)
+        return -1;
     if (self->st->ended) {
         PyErr_SetString(PyExc_ValueError, "the file is already finished or dropped");
         return -1;
@@ -258,22 +264,16 @@ static PyObject *File_finish(File *self, PyObject *arg) {
 }
 
 static PyObject *File_drop(File *self, PyObject *Py_UNUSED(ignored)) {
-    if (!self->st) {
-        PyErr_SetString(PyExc_RuntimeError, "File is not initialised");
-        return NULL;
-    }
-    if (submit(self->st, OP_DROP, NULL, 0) < 0)
+    if (check_init(self) < 0 || submit(self->st, OP_DROP, NULL, 0) < 0)
         return NULL;
     self->st->ended = 1;
     Py_RETURN_NONE;
 }
 
 static PyObject *File_wait(File *self, PyObject *Py_UNUSED(ignored)) {
-    State *st = self->st;
-    if (!st) {
-        PyErr_SetString(PyExc_RuntimeError, "File is not initialised");
+    if (check_init(self) < 0)
         return NULL;
-    }
+    State *st = self->st;
     int error;
     const char *failed;
     Py_BEGIN_ALLOW_THREADS
