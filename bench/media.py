@@ -190,16 +190,19 @@ def sip_part(args: argparse.Namespace) -> int:
           "and the server")
     best: dict[float, tuple[int, float]] = {}
     runs: dict[int, list[tuple[float, dict[str, float]]]] = {}
-    for limit in args.sip_limit:
-        for hold in args.sip_hold:
-            calls = args.sip_calls or 2 * limit
-            with tempfile.TemporaryDirectory() as tmp:
-                bare = sip.bench_bare(calls, limit, Path(tmp), hold)
-                rb = sip.bench_relaybox(calls, limit, Path(tmp), media=True, hold=hold)
-            runs.setdefault(limit, []).append((hold, rb))
-            failures += report(limit, hold, calls, bare, rb)
-            if rb["late_ticks"] == 0 and rb["underruns"] == 0 and rb["ok"] == calls:
-                best[hold] = (limit, 1000 * rb["cpu"] / max(rb["call_seconds"], 1e-9))
+    with tempfile.TemporaryDirectory() as top:  # removed at the end only: see sip.empty_files
+        for limit in args.sip_limit:
+            for hold in args.sip_hold:
+                calls = args.sip_calls or 2 * limit
+                work = Path(top) / f"{limit}x{hold:g}"
+                work.mkdir()
+                bare = sip.bench_bare(calls, limit, work, hold)
+                rb = sip.bench_relaybox(calls, limit, work, media=True, hold=hold)
+                sip.empty_files(work)
+                runs.setdefault(limit, []).append((hold, rb))
+                failures += report(limit, hold, calls, bare, rb)
+                if rb["late_ticks"] == 0 and rb["underruns"] == 0 and rb["ok"] == calls:
+                    best[hold] = (limit, 1000 * rb["cpu"] / max(rb["call_seconds"], 1e-9))
     for limit, measured in runs.items():
         if len(measured) >= 2:  # cpu = per_call * calls + per_second * call-seconds, from the shortest and longest
             (_, short), (_, long) = min(measured, key=lambda m: m[0]), max(measured, key=lambda m: m[0])
