@@ -2,17 +2,42 @@
 
 A call joins the room NAME of its project (created by its first participant, gone with its last). Calls
 with real audio (SIP legs) are mixed N-party: each hears everyone else (`Mixer`); a `muted` participant
-is heard by nobody. Sandbox phones join symbolically (they are listed and get the events; their scripted
-audio is not mixed). `end_on_exit`: when that participant leaves, everyone is taken out of the room.
+is heard by nobody. Sandbox phones join symbolically (they are listed and get the events and callbacks;
+their scripted audio is not mixed, and what real audio would play is noted in their transcript).
+`end_on_exit`: when that participant leaves, everyone is taken out of the room.
 `calling.conference {conference_id, name, status, call_id}` goes to each participant's owner with status
 `joined`, `left` or `ended` (the wire spec names the event and its fields, not the status values).
 `beep` (a participant's: "true" by default, "onEnter", "onExit", "false"): the others in the room hear a
 beep when it joins and/or leaves (not when the room ends).
+
+Starting (cXML's `startConferenceOnEnter`, as SignalWire documents it): a room starts once it holds two
+participants or more and one of them has `start_on_enter` (true by default); it then stays started until it
+ends. Until then its participants are listed but not mixed: each hears hold music in a loop, its own
+`wait_url` (WAV/MP3, or a SWML document whose first `play` names the audio) or a default melody (leg entries
+`{"type": "hold", "url"}` and `{"type": "unhold"}`).
+
+`coach`: the call_id of a participant already in the room; the joining call (the coach) hears everyone, and
+only the coached participant hears it.
+
+`status_callback` (+ `status_callback_method` POST (default) or GET, `status_callback_event_type`
+"application/json" for a JSON body instead of a form): the room's callback is the first one a participant
+gives; the events it gets are that participant's `status_callback_event`, space-separated among start end
+join leave mute hold modify speaker, "start end" when absent (the conference-level events). relaybox sends
+conference-start, conference-end, participant-join and participant-leave; no command changes a participant's
+mute or hold after it joins and nothing modifies a room, so mute/hold/modify are accepted and never sent, and
+speaker (talk detection) is not implemented. Each request carries cXML's form parameters (`_callback_params`)
+and a SequenceNumber counted per room. conference-end is sent when the room empties, also if it never
+started. The requests go through the `Webhooks` the platform injects (the domain does no I/O).
+
+`region` is accepted and has no effect: relaybox is one host. `stream` is refused (501): streaming a room's
+audio is not implemented.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +45,25 @@ from typing import Any
 from relaybox.domain.actions.base import MediaService, ok
 from relaybox.domain.calls import Call, CallState
 from relaybox.domain.errors import RelayError, bad_request, not_found
-from relaybox.domain.params import opt_number, req_str
+from relaybox.domain.params import opt_number, opt_str, req_str
 from relaybox.domain.routing import Subscriber
+
+log = logging.getLogger("relaybox.media")
 
 MAX_PARTICIPANTS = 250
 BEEPS = ("true", "false", "onEnter", "onExit")
+STATUS_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "speaker")
+DEFAULT_STATUS_EVENTS = frozenset({"start", "end"})
+METHODS = ("POST", "GET")
+JSON_TYPE = "application/json"
+
+
+@dataclass
+class Callback:
+    url: str
+    method: str
+    events: frozenset[str]
+    json: bool = False
 
 
 @dataclass
@@ -33,7 +72,11 @@ class Participant:
     muted: bool
     end_on_exit: bool
     beep: str = "true"  # when the others hear a beep: "true" (joining and leaving), "onEnter", "onExit", "false"
+    start_on_enter: bool = True
+    wait_url: str | None = None
+    coach: str | None = None  # the call_id this participant coaches (only that one hears it)
     mixed: Any = None  # the leg mixed into the room's audio, if it carries real audio
+    waiting: bool = False  # hearing hold music: the room has not started
 
 
 @dataclass
@@ -44,6 +87,43 @@ class Conference:
     max_participants: int
     participants: dict[str, Participant] = field(default_factory=dict)  # call_id ->
     audio: Any = None  # the real-audio legs' mix, made by the first of them (`join` capability)
+    started: bool = False
+    callback: Callback | None = None  # the status callback: the first participant's that gave one
+    sequence: int = 0  # the status callbacks' SequenceNumber
+
+
+def _flag(params: dict[str, Any], key: str, default: bool) -> bool:
+    value = params.get(key, default)
+    if not isinstance(value, bool):
+        raise bad_request(f"'{key}' must be true or false")
+    return value
+
+
+def _choice(params: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = opt_str(params, key, default) or default
+    if value not in choices:
+        raise bad_request(f"'{key}' must be one of {', '.join(choices)}")
+    return value
+
+
+def _url(params: dict[str, Any], key: str) -> str | None:
+    value = opt_str(params, key)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise bad_request(f"'{key}' must be an http(s) URL")
+    return value or None
+
+
+def _callback(params: dict[str, Any]) -> Callback | None:
+    url = _url(params, "status_callback")
+    method = _choice(params, "status_callback_method", METHODS, "POST")
+    given = opt_str(params, "status_callback_event")
+    events = frozenset(given.split()) if given is not None else DEFAULT_STATUS_EVENTS
+    unknown = events - set(STATUS_EVENTS)
+    if unknown:
+        raise bad_request(f"'status_callback_event' must be space-separated among {' '.join(STATUS_EVENTS)} "
+                          f"(not {' '.join(sorted(unknown))})")
+    kind = opt_str(params, "status_callback_event_type")
+    return Callback(url, method, events, json=kind == JSON_TYPE) if url else None
 
 
 class Conferences:
@@ -62,10 +142,8 @@ class Conferences:
         name = req_str(params, "name")
         if len(name) > 128:
             raise bad_request("'name' must be at most 128 characters")
-        flags = {key: params.get(key, False) for key in ("muted", "end_on_exit", "start_on_enter")}
-        for key, value in flags.items():
-            if not isinstance(value, bool):
-                raise bad_request(f"'{key}' must be true or false")
+        muted, end_on_exit = _flag(params, "muted", False), _flag(params, "end_on_exit", False)
+        start_on_enter = _flag(params, "start_on_enter", True)
         beep = params.get("beep", "true")
         if isinstance(beep, bool):
             beep = "true" if beep else "false"
@@ -73,24 +151,37 @@ class Conferences:
             raise bad_request(f"'beep' must be one of {', '.join(BEEPS)}")
         limit = int(opt_number(params, "max_participants", MAX_PARTICIPANTS, low=2, high=MAX_PARTICIPANTS)
                     or MAX_PARTICIPANTS)
+        wait_url = _url(params, "wait_url")
+        callback = _callback(params)
+        opt_str(params, "region")  # one host: accepted, no effect
+        coach = opt_str(params, "coach")
+        if params.get("stream") is not None:
+            raise RelayError("501", "'stream' (streaming the conference audio) is not supported by relaybox")
         if call.call_id in self.by_call:
             raise RelayError("409", "The call is already in a conference")
         room = self.rooms.get((call.project, name))
+        if coach is not None and (room is None or coach not in room.participants or coach == call.call_id):
+            raise not_found(f"'coach': no call {coach!r} in the conference {name!r} to coach")
         if room is None:
             room = Conference(str(uuid.uuid4()), name, call.project, limit)
         if len(room.participants) >= room.max_participants:
             raise RelayError("409", f"The conference is full ({room.max_participants} participants)")
         self.rooms[(call.project, name)] = room
-        part = Participant(call, flags["muted"], flags["end_on_exit"], beep)
+        part = Participant(call, muted, end_on_exit, beep, start_on_enter, wait_url, coach)
         room.participants[call.call_id] = part
         self.by_call[call.call_id] = room
-        leg = self.service.media_for(call).leg
-        join = getattr(leg, "join", None)
-        if join is not None:
-            room.audio = join(room.audio, muted=part.muted)
-            part.mixed = leg
+        if room.callback is None:
+            room.callback = callback
         if beep in ("true", "onEnter"):
             self._beep(room, call.call_id)
+        self._notify(room, "participant-join", "join", part)
+        if room.started:
+            self._mix_in(room, part)
+        elif len(room.participants) >= 2 and any(p.start_on_enter for p in room.participants.values()):
+            self._start(room)
+        else:
+            part.waiting = True
+            self.service.media_for(call).hear({"type": "hold", "url": wait_url})
         asyncio.get_running_loop().call_soon(self._emit, room, call, "joined")
         return ok("Joining conference", call_id=call.call_id, conference_id=room.conference_id)
 
@@ -108,6 +199,30 @@ class Conferences:
         if room is not None:
             self._leave(room, call.call_id, status=None)  # its call is over: no event for it
 
+    def _start(self, room: Conference) -> None:
+        """The room starts: the hold music stops and everyone is mixed."""
+        room.started = True
+        self._notify(room, "conference-start", "start")
+        for part in room.participants.values():
+            if part.waiting:
+                part.waiting = False
+                if part.call.state is CallState.ANSWERED:
+                    self.service.media_for(part.call).hear({"type": "unhold"})
+            self._mix_in(room, part)
+
+    def _mix_in(self, room: Conference, part: Participant) -> None:
+        """PART's real audio joins the room's mix (a coach: heard by the coached participant only)."""
+        leg = self.service.media_for(part.call).leg
+        join = getattr(leg, "join", None)
+        if join is None:
+            return
+        heard_by = None
+        if part.coach is not None:
+            coached = room.participants.get(part.coach)
+            heard_by = [self.service.media_for(coached.call).leg] if coached is not None else []
+        room.audio = join(room.audio, muted=part.muted, heard_by=heard_by)
+        part.mixed = leg
+
     def _leave(self, room: Conference, call_id: str, *, status: str | None = "left") -> None:
         part = room.participants.pop(call_id, None)
         if part is None:
@@ -115,8 +230,11 @@ class Conferences:
         self.by_call.pop(call_id, None)
         if part.mixed is not None:
             part.mixed.unbridge()
+        if part.waiting and part.call.state is CallState.ANSWERED:
+            self.service.media_for(part.call).hear({"type": "unhold"})
         if status is not None:
             self._emit(room, part.call, status)
+        self._notify(room, "participant-leave", "leave", part)
         if part.end_on_exit:  # everyone else is taken out
             for other in list(room.participants):
                 self._leave(room, other, status="ended")
@@ -124,6 +242,7 @@ class Conferences:
             self._beep(room, call_id)
         if not room.participants and self.rooms.get((room.project, room.name)) is room:
             del self.rooms[(room.project, room.name)]
+            self._notify(room, "conference-end", "end")
 
     def _beep(self, room: Conference, call_id: str) -> None:
         """Everyone in ROOM but CALL_ID hears a beep (a participant came or went)."""
@@ -135,6 +254,40 @@ class Conferences:
         if call.state is not CallState.ENDED:
             self.service.emit(call, "calling.conference", {
                 "conference_id": room.conference_id, "name": room.name, "status": status})
+
+    def _notify(self, room: Conference, event: str, kind: str, part: Participant | None = None) -> None:
+        """The room's status callback, if it asked for KIND (start, end, join, leave)."""
+        callback = room.callback
+        if callback is None or kind not in callback.events:
+            return
+        if self.service.webhooks is None:
+            log.warning("conference %s: no webhooks on this platform, %s not sent", room.name, event)
+            return
+        room.sequence += 1
+        params = _callback_params(room, event, part)
+        self.service.webhooks.send(callback.url, callback.method, params, json=callback.json)
+
+
+def _callback_params(room: Conference, event: str, part: Participant | None) -> dict[str, str]:
+    """cXML's conference status callback parameters (participant ones for participant-* events)."""
+    params = {
+        "ConferenceSid": room.conference_id, "FriendlyName": room.name, "AccountSid": room.project,
+        "Timestamp": email.utils.formatdate(usegmt=True), "SequenceNumber": str(room.sequence),
+        "StatusCallbackEvent": event,
+    }
+    if part is not None:
+        params.update({
+            "CallSid": part.call.call_id, "Muted": _bool(part.muted), "Hold": "false",
+            "Coaching": _bool(part.coach is not None), "EndConferenceOnExit": _bool(part.end_on_exit),
+            "StartConferenceOnEnter": _bool(part.start_on_enter),
+        })
+        if part.coach is not None:
+            params["CallSidToCoach"] = part.coach
+    return params
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def handlers(service: MediaService) -> dict[str, Any]:
