@@ -40,6 +40,7 @@ from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff
 from relaybox.media.holdmusic import HoldLoop, default_music, swml_urls
 from relaybox.media.jitter import Samples
 from relaybox.media.mixer import Mixer
+from relaybox.media.mixrecording import MixRecording
 from relaybox.media.recorder import CallRecording
 from relaybox.media.speech import Utterance, Utterances
 from relaybox.media.tap import RealTapper, _Fed
@@ -794,6 +795,25 @@ class CallMedia:
         self.holding = None
         self._mix(mixer)
         return mixer
+
+    def record_mix(self, path: Path, trim: bool) -> MixRecording:
+        """Record the whole mix this leg is in (a conference), from now on, into the WAV PATH; TRIM: without the
+        leading and trailing silence. The recording stays with the mix when this leg leaves it; its `finish`
+        stops it."""
+        if self.mixer is None:
+            raise ValueError("the call is not mixed")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mixer, rec = self.mixer, MixRecording(path, trim)
+        mixer.recorders.append(rec.feed)
+        original_finish = rec.finish
+
+        def finish() -> tuple[float, int]:
+            if rec.feed in mixer.recorders:
+                mixer.recorders.remove(rec.feed)
+            return original_finish()
+
+        rec.finish = finish  # type: ignore[method-assign]
+        return rec
 
     def _mix(self, mixer: Mixer) -> None:
         """What the others say is relayed live: prepare fewer frames ahead (40 ms more delay at most, not 80)."""

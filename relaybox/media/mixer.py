@@ -3,11 +3,12 @@ everyone else's (so nobody hears their own echo), clipped to 16 bits. Connect is
 
 A party may be heard by some parties only (`join(..., heard_by=...)`): a conference coach whispers to the
 participant it coaches, whom alone it reaches, while it hears everyone. `room()` is everyone's input summed
-(what a recording of the whole conference hears)."""
+(what a recording of the whole conference hears); `recorders` get it once per tick, when the first party
+takes its frame (every party takes one each RTP tick)."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,7 @@ class Mixer:
         self.inputs: dict[Hashable, npt.NDArray[np.int32]] = {}
         self.gains: dict[Hashable, float] = {}
         self.audience: dict[Hashable, frozenset[Hashable]] = {}  # a party heard only by these parties
+        self.recorders: list[Callable[[Samples], None]] = []  # fed `room()` once per tick
 
     def join(self, party: Hashable, gain_db: float = 0.0, *, heard_by: Iterable[Hashable] | None = None) -> None:
         """PARTY joins; HEARD_BY: the only parties that hear it (None: everyone)."""
@@ -56,6 +58,10 @@ class Mixer:
 
     def take(self, party: Hashable) -> Samples:
         """What PARTY hears: the other inputs it may hear, summed and clipped."""
+        if self.recorders and party == next(iter(self.inputs), None):
+            room = self.room()
+            for record in self.recorders:
+                record(room)
         total = np.zeros(self.frame, dtype=np.int32)
         for other, data in self.inputs.items():
             if self._hears(party, other):

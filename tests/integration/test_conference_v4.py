@@ -165,3 +165,47 @@ async def test_default_events_get_a_lone_participant_waits_and_bad_parameters(
 
 def status_url(receiver: Receiver) -> str:
     return receiver.url + "/status"
+
+
+async def test_record_from_start_of_sandbox_phones_and_the_recording_callbacks(
+        relaybox: Relaybox, receiver: Receiver) -> None:
+    """record-from-start with do-not-trim: sandbox phones are not mixed, so the room's recording is its silence,
+    from its start to its end, a WAV served by relaybox, reported in-progress then completed; with trim-silence
+    (the default) nothing is left: absent, no file."""
+    import aiohttp
+
+    numbers = ("+15553370001", "+15553370002", "+15553370003", "+15553370004")
+    async with RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url) as client:
+        a, b, c, d = [await dial(client, relaybox, n) for n in numbers]
+        with pytest.raises(RelayError) as bad:
+            await a.join_conference("rec", record="always")
+        assert bad.value.code == 400
+        room = await a.join_conference("rec", record="record-from-start", trim="do-not-trim",
+                                       recording_status_callback=receiver.url + "/rec",
+                                       recording_status_callback_event="in-progress completed absent")
+        await asyncio.sleep(0.2)
+        assert receiver.requests == []  # not started: not recording
+        await b.join_conference("rec")
+        await until(lambda: len(receiver.requests) == 1)
+        await asyncio.sleep(0.5)
+        await a.hangup()
+        await b.hangup()
+        await until(lambda: len(receiver.requests) == 2)
+        await c.join_conference("quiet", record="record-from-start", recording_status_callback=receiver.url + "/q",
+                                recording_status_callback_event="completed absent")
+        await d.join_conference("quiet")
+        await asyncio.sleep(0.3)
+        await c.hangup()
+        await d.hangup()
+        await until(lambda: len(receiver.requests) == 3)
+        (_m, _p, started), (_m2, _p2, done), (_m3, _p3, quiet) = receiver.requests
+        assert started["RecordingStatus"] == "in-progress" and started["ConferenceSid"] == room["conference_id"]
+        assert done["RecordingStatus"] == "completed" and done["RecordingSid"] == started["RecordingSid"]
+        assert done["AccountSid"] == relaybox.project and done["RecordingUrl"] == started["RecordingUrl"]
+        async with aiohttp.ClientSession() as session, session.get(done["RecordingUrl"]) as resp:
+            assert resp.status == 200
+            wav = await resp.read()
+        samples = len(wav) - 44
+        assert wav[:4] == b"RIFF" and not any(wav[44:])  # nothing was mixed: silence
+        assert int(done["RecordingDuration"]) == round(samples / 16000) >= 1  # the room's length (platform x10)
+        assert (quiet["RecordingStatus"], quiet.get("RecordingUrl")) == ("absent", None)

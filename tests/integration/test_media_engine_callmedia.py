@@ -54,6 +54,7 @@ async def call(dtmf_pt: int | None = 101, **kw: Any) -> tuple[CallMedia, CallMed
     return a, b, sa, sb
 
 
+FRAME_CHECK = 160  # a frame: the recording's first and last hold sound
 VOICE = "en-us+klatt4"  # the espeak-ng voice pocketsphinx recognises best (see the README's media notes)
 
 
@@ -272,6 +273,35 @@ async def test_conference_coach_is_heard_by_the_coached_call_only() -> None:
     assert _peaks(heard[0], freqs) == {1200.0}  # not the coach
     assert _peaks(heard[1], freqs) == {500.0, 2000.0}  # the coached: the other participant and the coach
     assert _peaks(heard[2], freqs) == {500.0, 1200.0}  # the coach hears everyone
+
+
+async def test_conference_recording_holds_every_party_and_trims_the_silence(tmp_path: Path) -> None:
+    """record_mix on a 3-party mix (one muted, one a coach): the WAV has every unmuted party, trimmed of the
+    silence before the first sound and after the last; it goes on after the leg that started it leaves."""
+    pairs = [await call() for _ in range(3)]
+    far = [p[0] for p in pairs]
+    legs = [p[1] for p in pairs]
+    mix = legs[0].join()
+    legs[1].join(mix, muted=True)
+    legs[2].join(mix, heard_by=[legs[0]])  # a coach: in the room's recording too
+    await asyncio.sleep(0.5)  # silence first: trimmed
+    rec = legs[0].record_mix(tmp_path / "room.wav", True)
+    await asyncio.sleep(0.5)
+    freqs = (500.0, 1200.0, 2000.0)
+    for f, hz in zip(far, freqs, strict=True):
+        f.endpoint.send(tone((hz,), 1.0, 6000.0))
+    await asyncio.sleep(0.6)
+    legs[0].unbridge()  # the leg that started it leaves: the others are still recorded
+    await asyncio.sleep(1.0)  # the tones end, silence: trimmed
+    seconds, _size = rec.finish()
+    for p in pairs:
+        p[0].close()
+        p[1].close()
+    audio = audiofiles.decode((tmp_path / "room.wav").read_bytes())
+    assert 0.8 <= seconds <= 1.3, seconds  # about the 1 s of tones, not the 2.5 s recorded
+    assert np.abs(audio[:FRAME_CHECK]).max() > 1000 and np.abs(audio[-FRAME_CHECK:]).max() > 1000
+    assert _peaks([audio[:4000]], freqs, last=1) == {500.0, 2000.0}  # the muted party is not in it
+    assert legs[0] not in mix.inputs and len(mix.recorders) == 0
 
 
 async def test_hold_music_default_then_wait_url_swml_until_the_mix(tmp_path: Path) -> None:

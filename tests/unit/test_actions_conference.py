@@ -34,10 +34,26 @@ class AudioLeg:
         self.mixer.join(self, -200 if muted else 0, heard_by=heard_by)
         return self.mixer
 
+    def record_mix(self, path: Any, trim: bool) -> FakeRecording:
+        self.recording = FakeRecording(path, trim)
+        return self.recording
+
     def unbridge(self) -> None:
         if self.mixer is not None:
             self.mixer.leave(self)
             self.mixer = None
+
+
+class FakeRecording:
+    def __init__(self, path: Any, trim: bool) -> None:
+        self.path, self.trim, self.heard, self.result = path, trim, True, ""
+
+    def finish(self) -> tuple[float, int]:
+        self.result = "finished"
+        return 12.4, 1000
+
+    def discard(self) -> None:
+        self.result = "discarded"
 
 
 class Hooks:
@@ -95,3 +111,29 @@ async def test_wait_unmixed_then_start_with_a_coach(world: World) -> None:
                       ("participant-join", d, "4"), ("conference-start", None, "5"), ("conference-end", None, "6")]
     assert {(u, m, j) for u, m, _p, j in hooks.sent} == {("http://h/s", "POST", True)}
     assert hooks.sent[2][2]["CallSidToCoach"] == b and hooks.sent[2][2]["Coaching"] == "true"
+
+
+async def test_record_from_start_records_the_mix_from_the_start_to_the_end(world: World, tmp_path: Any) -> None:
+    hooks = Hooks()
+    world.media.webhooks = hooks
+    world.media.recordings_dir = tmp_path
+    (a, leg_a), (b, _leg_b) = [await audio_call(world) for _ in range(2)]
+    join = world.execute("calling.join_conference", {
+        "call_id": a, "name": "r", "record": "record-from-start", "trim": "do-not-trim",
+        "recording_status_callback": "http://h/rec", "recording_status_callback_method": "GET",
+        "recording_status_callback_event": "in-progress completed"})
+    await world.run(0)
+    assert not hasattr(leg_a, "recording") and hooks.sent == []  # alone: not started, not recording
+    world.execute("calling.join_conference", {"call_id": b, "name": "r"})
+    await world.run(0)
+    rec = leg_a.recording
+    assert rec.trim is False and rec.path.parent == tmp_path and rec.path.name.endswith(".wav")
+    world.execute("calling.leave_conference", {"call_id": a, "conference_id": join["conference_id"]})
+    await world.run(0)
+    assert rec.result == ""  # b is still in the room
+    world.calling.end_all("hangup", "done")
+    await world.run(0)
+    assert rec.result == "finished"
+    assert [(u, m, p["RecordingStatus"], p["RecordingDuration"]) for u, m, p, _j in hooks.sent] == [
+        ("http://h/rec", "GET", "in-progress", "0"), ("http://h/rec", "GET", "completed", "12")]
+    assert hooks.sent[1][2]["RecordingUrl"].endswith("/media/recordings/" + rec.path.name)

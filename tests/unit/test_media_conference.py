@@ -1,15 +1,19 @@
-"""The conference's audio pieces, sans-I/O: the mixer's per-listener routing (a coach heard by the coached
-participant only), the room's total, and the hold music (looping source, default melody, SWML wait_url)."""
+"""The conference's audio pieces: the mixer's per-listener routing (a coach heard by the coached participant
+only), the room's total fed to its recorders, the hold music (looping source, default melody, SWML wait_url),
+and the room's recording with and without its silence trimmed."""
 
 from __future__ import annotations
 
 import json
+import wave
+from pathlib import Path
 
 import numpy as np
 
 from relaybox.media import FRAME, RATE
 from relaybox.media.holdmusic import HoldLoop, default_music, swml_urls
 from relaybox.media.mixer import Mixer
+from relaybox.media.mixrecording import MixRecording
 
 
 def frame(value: int) -> np.ndarray:
@@ -72,3 +76,43 @@ def test_swml_urls_from_the_first_play() -> None:
     assert swml_urls(b'{"sections": {"main": [{"hangup": {}}]}}') == []
     assert swml_urls(b"RIFF\x00\x00WAVEfmt ") is None  # audio: not SWML
     assert swml_urls(b"{not json") is None
+
+
+def test_the_mixers_recorders_get_the_room_once_per_tick() -> None:
+    m = Mixer()
+    got: list[int] = []
+    m.recorders.append(lambda f: got.append(int(f[0])))
+    for p, v in (("a", 1), ("b", 20)):
+        m.join(p)
+        m.put(p, frame(v))
+    for _tick in range(3):
+        m.take("b")
+        m.take("a")  # the first party: its take is the tick's
+    assert got == [21, 21, 21]
+    m.leave("a")
+    m.take("b")  # b is first now
+    assert got[-1] == 20 and len(got) == 4
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (1, RATE, 2)
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+
+
+def test_mix_recording_trims_leading_and_trailing_silence_only(tmp_path: Path) -> None:
+    quiet, loud = frame(3), frame(2000)
+    feed = [quiet] * 5 + [loud] * 2 + [quiet] * 3 + [loud] + [quiet] * 4
+    for trim, expected in ((True, [2000] * 2 + [3] * 3 + [2000]), (False, [int(f[0]) for f in feed])):
+        rec = MixRecording(tmp_path / f"{trim}.wav", trim)
+        for f in feed:
+            rec.feed(f)
+        seconds, size = rec.finish()
+        samples = read_wav(tmp_path / f"{trim}.wav")
+        assert [int(x) for x in samples[::FRAME]] == expected
+        assert seconds == len(expected) * FRAME / RATE and size == 44 + 2 * len(samples)
+    silent = MixRecording(tmp_path / "silent.wav", True)
+    silent.feed(quiet)
+    assert not silent.heard
+    silent.discard()
+    assert not list(tmp_path.glob("silent.wav*"))

@@ -29,6 +29,17 @@ speaker (talk detection) is not implemented. Each request carries cXML's form pa
 and a SequenceNumber counted per room. conference-end is sent when the room empties, also if it never
 started. The requests go through the `Webhooks` the platform injects (the domain does no I/O).
 
+`record` "record-from-start" (default "do-not-record"; the first participant asking for it sets the room's
+recording, its `trim` and `recording_status_callback*`): the room's whole mix, every participant, from the
+room's start (or from that participant's joining a room already started) to its end, into a WAV stored and
+served like `calling.record`'s. `trim` "trim-silence" (default) leaves out the leading and trailing silence,
+"do-not-trim" keeps them. Sandbox phones are not mixed: a room of sandbox phones only records silence for
+its length (nothing with trim-silence). `recording_status_callback` (+ `_method`, `_event_type` as above)
+gets `recording_status_callback_event` among in-progress completed absent ("completed" when absent):
+in-progress at the start, then completed, or absent when nothing was recorded (the file is dropped), with
+RecordingSid, RecordingUrl, RecordingStatus, RecordingDuration (whole seconds), ConferenceSid, AccountSid,
+Timestamp.
+
 `region` is accepted and has no effect: relaybox is one host. `stream` is refused (501): streaming a room's
 audio is not implemented.
 """
@@ -38,8 +49,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from relaybox.domain.actions.base import MediaService, ok
@@ -56,6 +69,9 @@ STATUS_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "spe
 DEFAULT_STATUS_EVENTS = frozenset({"start", "end"})
 METHODS = ("POST", "GET")
 JSON_TYPE = "application/json"
+RECORDS = ("do-not-record", "record-from-start")
+TRIMS = ("trim-silence", "do-not-trim")
+RECORDING_EVENTS = ("in-progress", "completed", "absent")
 
 
 @dataclass
@@ -64,6 +80,20 @@ class Callback:
     method: str
     events: frozenset[str]
     json: bool = False
+
+
+@dataclass
+class Recording:
+    """A room's recording: settings from the participant that asked for it, then the file once started."""
+
+    trim: bool
+    callback: Callback | None
+    recording_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    path: Path | None = None
+    url: str = ""
+    started_at: float | None = None
+    media: Any = None  # the mix's recording (a real-audio leg's `record_mix`), once one is mixed
+    finished: bool = False
 
 
 @dataclass
@@ -90,6 +120,7 @@ class Conference:
     started: bool = False
     callback: Callback | None = None  # the status callback: the first participant's that gave one
     sequence: int = 0  # the status callbacks' SequenceNumber
+    recording: Recording | None = None
 
 
 def _flag(params: dict[str, Any], key: str, default: bool) -> bool:
@@ -113,16 +144,18 @@ def _url(params: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def _callback(params: dict[str, Any]) -> Callback | None:
-    url = _url(params, "status_callback")
-    method = _choice(params, "status_callback_method", METHODS, "POST")
-    given = opt_str(params, "status_callback_event")
-    events = frozenset(given.split()) if given is not None else DEFAULT_STATUS_EVENTS
-    unknown = events - set(STATUS_EVENTS)
+def _callback(params: dict[str, Any], prefix: str, choices: tuple[str, ...],
+              default: frozenset[str]) -> Callback | None:
+    """PREFIX (status_callback, recording_status_callback) with its _method, _event and _event_type."""
+    url = _url(params, prefix)
+    method = _choice(params, f"{prefix}_method", METHODS, "POST")
+    given = opt_str(params, f"{prefix}_event")
+    events = frozenset(given.split()) if given is not None else default
+    unknown = events - set(choices)
     if unknown:
-        raise bad_request(f"'status_callback_event' must be space-separated among {' '.join(STATUS_EVENTS)} "
+        raise bad_request(f"'{prefix}_event' must be space-separated among {' '.join(choices)} "
                           f"(not {' '.join(sorted(unknown))})")
-    kind = opt_str(params, "status_callback_event_type")
+    kind = opt_str(params, f"{prefix}_event_type")
     return Callback(url, method, events, json=kind == JSON_TYPE) if url else None
 
 
@@ -152,7 +185,13 @@ class Conferences:
         limit = int(opt_number(params, "max_participants", MAX_PARTICIPANTS, low=2, high=MAX_PARTICIPANTS)
                     or MAX_PARTICIPANTS)
         wait_url = _url(params, "wait_url")
-        callback = _callback(params)
+        callback = _callback(params, "status_callback", STATUS_EVENTS, DEFAULT_STATUS_EVENTS)
+        record = _choice(params, "record", RECORDS, "do-not-record") == "record-from-start"
+        trim = _choice(params, "trim", TRIMS, "trim-silence") == "trim-silence"
+        recording_callback = _callback(params, "recording_status_callback", RECORDING_EVENTS,
+                                       frozenset({"completed"}))
+        if record and self.service.recordings_dir is None:
+            raise RelayError("500", "recording is not available on this server")
         opt_str(params, "region")  # one host: accepted, no effect
         coach = opt_str(params, "coach")
         if params.get("stream") is not None:
@@ -172,11 +211,14 @@ class Conferences:
         self.by_call[call.call_id] = room
         if room.callback is None:
             room.callback = callback
+        if record and room.recording is None:
+            room.recording = Recording(trim, recording_callback)
         if beep in ("true", "onEnter"):
             self._beep(room, call.call_id)
         self._notify(room, "participant-join", "join", part)
         if room.started:
             self._mix_in(room, part)
+            self._record(room)
         elif len(room.participants) >= 2 and any(p.start_on_enter for p in room.participants.values()):
             self._start(room)
         else:
@@ -209,6 +251,7 @@ class Conferences:
                 if part.call.state is CallState.ANSWERED:
                     self.service.media_for(part.call).hear({"type": "unhold"})
             self._mix_in(room, part)
+        self._record(room)
 
     def _mix_in(self, room: Conference, part: Participant) -> None:
         """PART's real audio joins the room's mix (a coach: heard by the coached participant only)."""
@@ -222,6 +265,66 @@ class Conferences:
             heard_by = [self.service.media_for(coached.call).leg] if coached is not None else []
         room.audio = join(room.audio, muted=part.muted, heard_by=heard_by)
         part.mixed = leg
+        rec = room.recording
+        if rec is not None and rec.started_at is not None and rec.media is None and not rec.finished:
+            self._record_mix(rec, leg)
+
+    def _record(self, room: Conference) -> None:
+        """The room's recording starts (it has started, and someone asked for one)."""
+        rec, service = room.recording, self.service
+        if rec is None or rec.started_at is not None or service.recordings_dir is None:
+            return
+        rec.started_at = service.clock.now()
+        name = f"conference-{secrets.token_urlsafe(18)}.wav"
+        rec.path = service.recordings_dir / name
+        rec.url = service.public_url(f"/media/recordings/{name}")
+        for part in room.participants.values():
+            if part.mixed is not None:
+                self._record_mix(rec, part.mixed)
+                break
+        self._notify_recording(room, "in-progress", 0.0)
+
+    def _record_mix(self, rec: Recording, leg: Any) -> None:
+        record_mix = getattr(leg, "record_mix", None)
+        if record_mix is not None and rec.path is not None:
+            try:
+                rec.media = record_mix(rec.path, rec.trim)
+            except Exception as exc:
+                log.warning("conference recording %s: cannot start (%s)", rec.path, exc)
+
+    def _record_end(self, room: Conference) -> None:
+        """The room ended: its recording is finished and reported (absent: nothing was recorded)."""
+        rec, service = room.recording, self.service
+        if rec is None or rec.started_at is None or rec.finished or rec.path is None:
+            return
+        rec.finished = True
+        seconds = 0.0
+        try:
+            if rec.media is not None:
+                if rec.trim and not rec.media.heard:
+                    rec.media.discard()
+                else:
+                    seconds, _size = rec.media.finish()
+            elif not rec.trim and service.renderer is not None:  # no audio was ever mixed: the room's silence
+                service.spawn(self._render_silence(room, rec, service.clock.now() - rec.started_at))
+                return
+        except Exception as exc:
+            log.warning("conference recording %s: cannot finish (%s)", rec.path, exc)
+            seconds = 0.0
+        self._notify_recording(room, "completed" if seconds > 0 else "absent", seconds)
+
+    async def _render_silence(self, room: Conference, rec: Recording, length: float) -> None:
+        from relaybox.domain.actions.record import RecordingSpec
+
+        assert rec.path is not None and self.service.renderer is not None
+        spec = RecordingSpec(rec.path, "wav", False, "speak", length)
+        render_async = getattr(self.service.renderer, "render_async", None)
+        try:
+            seconds, _size = await render_async(spec) if render_async else self.service.renderer.render(spec)
+        except Exception as exc:
+            log.warning("conference recording %s: cannot write it (%s)", rec.path, exc)
+            seconds = 0.0
+        self._notify_recording(room, "completed" if seconds > 0 else "absent", seconds)
 
     def _leave(self, room: Conference, call_id: str, *, status: str | None = "left") -> None:
         part = room.participants.pop(call_id, None)
@@ -242,6 +345,7 @@ class Conferences:
             self._beep(room, call_id)
         if not room.participants and self.rooms.get((room.project, room.name)) is room:
             del self.rooms[(room.project, room.name)]
+            self._record_end(room)
             self._notify(room, "conference-end", "end")
 
     def _beep(self, room: Conference, call_id: str) -> None:
@@ -265,6 +369,23 @@ class Conferences:
             return
         room.sequence += 1
         params = _callback_params(room, event, part)
+        self.service.webhooks.send(callback.url, callback.method, params, json=callback.json)
+
+    def _notify_recording(self, room: Conference, status: str, seconds: float) -> None:
+        rec = room.recording
+        callback = rec.callback if rec is not None else None
+        if rec is None or callback is None or status not in callback.events:
+            return
+        if self.service.webhooks is None:
+            log.warning("conference %s: no webhooks on this platform, recording %s not sent", room.name, status)
+            return
+        params = {
+            "RecordingSid": rec.recording_id, "RecordingStatus": status,
+            "RecordingDuration": str(round(seconds)), "ConferenceSid": room.conference_id,
+            "AccountSid": room.project, "Timestamp": email.utils.formatdate(usegmt=True),
+        }
+        if status != "absent":
+            params["RecordingUrl"] = rec.url
         self.service.webhooks.send(callback.url, callback.method, params, json=callback.json)
 
 
