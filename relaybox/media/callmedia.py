@@ -345,9 +345,9 @@ class CallMedia:
             self._play(tone((BEEP[0],), BEEP[1], 8000.0), gain=False)
         elif kind == "digits":
             self.send_digits(str(entry["digits"]))
-        elif kind == "hold":
+        elif kind == "hold_music":
             self._hold(entry.get("url"))
-        elif kind == "unhold":
+        elif kind == "hold_music_stop":
             self.holding = None
 
     def cue(self, name: str) -> None:
@@ -410,7 +410,7 @@ class CallMedia:
         self.gain = 10 ** (gain_db / 20)
 
     def _hold(self, url: str | None) -> None:
-        """Hold music in a loop until `unhold` or a mix: URL (WAV/MP3, or SWML naming them), else the default
+        """Hold music in a loop until `hold_music_stop` or a mix: URL (WAV/MP3, or SWML naming them), else the default
         melody; URL failing to load: the default, logged."""
         loop = self.holding = HoldLoop(None if url else default_music())
         if not url:

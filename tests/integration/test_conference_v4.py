@@ -86,9 +86,9 @@ async def test_waiting_room_hold_music_then_start_coach_and_status_callbacks(
         room = await a.join_conference("lobby", start_on_enter=False, wait_url=wait_url, status_callback=status,
                                        status_callback_event="join leave start end")
         await b.join_conference("lobby", start_on_enter=False, status_callback=receiver.url + "/ignored")
-        await until(lambda: heard(relaybox, numbers[1], "hold"))
-        assert heard(relaybox, numbers[0], "hold") == [{"type": "hold", "url": wait_url}]
-        assert heard(relaybox, numbers[1], "hold") == [{"type": "hold", "url": None}]  # the default music
+        await until(lambda: heard(relaybox, numbers[1], "hold_music"))
+        assert heard(relaybox, numbers[0], "hold_music") == [{"type": "hold_music", "url": wait_url}]
+        assert heard(relaybox, numbers[1], "hold_music") == [{"type": "hold_music", "url": None}]  # the default music
         await until(lambda: len(receiver.events("/status")) == 2)
         await asyncio.sleep(0.3)
         assert [e["StatusCallbackEvent"] for e in receiver.events("/status")] == ["participant-join"] * 2
@@ -99,9 +99,9 @@ async def test_waiting_room_hold_music_then_start_coach_and_status_callbacks(
         assert unknown.value.code == 404 and "coach" in str(unknown.value)
         third = await c.join_conference("lobby", coach=a.call_id, muted=True)
         assert third["conference_id"] == room["conference_id"]
-        await until(lambda: heard(relaybox, numbers[1], "unhold"))
-        assert len(heard(relaybox, numbers[0], "unhold")) == 1
-        assert heard(relaybox, numbers[2], "hold") == []  # it started the room: never waited
+        await until(lambda: heard(relaybox, numbers[1], "hold_music_stop"))
+        assert len(heard(relaybox, numbers[0], "hold_music_stop")) == 1
+        assert heard(relaybox, numbers[2], "hold_music") == []  # it started the room: never waited
 
         await c.leave_conference(room["conference_id"])
         await b.hangup()
@@ -150,10 +150,10 @@ async def test_default_events_get_a_lone_participant_waits_and_bad_parameters(
         assert stream.value.code == 501
         room = await a.join_conference("room2", status_callback=status_url(receiver), status_callback_method="GET",
                                        region="us-east")
-        await until(lambda: heard(relaybox, numbers[0], "hold"))
+        await until(lambda: heard(relaybox, numbers[0], "hold_music"))
         await b.join_conference("room2", start_on_enter=False)
-        await until(lambda: heard(relaybox, numbers[0], "unhold"))
-        assert heard(relaybox, numbers[1], "hold") == []  # the room had started when it came
+        await until(lambda: heard(relaybox, numbers[0], "hold_music_stop"))
+        assert heard(relaybox, numbers[1], "hold_music") == []  # the room had started when it came
         await a.hangup()
         await b.hangup()
         await until(lambda: len(receiver.events("/status")) == 2)

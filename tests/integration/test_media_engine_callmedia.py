@@ -333,7 +333,7 @@ async def test_hold_music_default_then_wait_url_swml_until_the_mix(tmp_path: Pat
     heard_a: list[np.ndarray] = []
     overhear(a, heard_a.append)
     try:
-        b.hear({"type": "hold", "url": None})
+        b.hear({"type": "hold_music", "url": None})
         await asyncio.sleep(1.0)
         from relaybox.media.holdmusic import default_music
 
@@ -341,7 +341,7 @@ async def test_hold_music_default_then_wait_url_swml_until_the_mix(tmp_path: Pat
         music = default_music().astype(float)
         corr = np.correlate(np.concatenate([music, music]), got, "valid")  # the melody, at some point of its loop
         assert corr.max() / (np.linalg.norm(got) * np.linalg.norm(music[:len(got)]) + 1) > 0.8
-        b.hear({"type": "hold", "url": f"http://127.0.0.1:{port}/wait.json"})
+        b.hear({"type": "hold_music", "url": f"http://127.0.0.1:{port}/wait.json"})
         await asyncio.sleep(1.2)
         assert _peaks(heard_a, (700.0,), last=50) == {700.0}
         quiet = [np.abs(f).max() for f in heard_a[-50:]]

@@ -65,7 +65,7 @@ class Hooks:
 
 
 def holds(leg: AudioLeg) -> list[dict[str, Any]]:
-    return [e for e in leg.heard if e["type"] in ("hold", "unhold")]
+    return [e for e in leg.heard if e["type"] in ("hold_music", "hold_music_stop")]
 
 
 async def audio_call(world: World) -> tuple[str, AudioLeg]:
@@ -89,12 +89,12 @@ async def test_wait_unmixed_then_start_with_a_coach(world: World) -> None:
     assert join(b, start_on_enter=False)["code"] == "200"
     assert join(c, start_on_enter=False, coach=b)["code"] == "200"  # coaches b, waiting too
     await world.run(0)
-    assert [holds(leg_a), holds(leg_b), holds(leg_c)] == [
-        [{"type": "hold", "url": "http://h/w.mp3"}], [{"type": "hold", "url": None}], [{"type": "hold", "url": None}]]
+    default, own = [{"type": "hold_music", "url": None}], [{"type": "hold_music", "url": "http://h/w.mp3"}]
+    assert [holds(leg_a), holds(leg_b), holds(leg_c)] == [own, default, default]
     assert all(leg.mixer is None for leg in (leg_a, leg_b, leg_c))  # waiting: not mixed
     assert join(d)["code"] == "200"  # start_on_enter by default: the room starts
     await world.run(0)
-    assert all(holds(leg)[1:] == [{"type": "unhold"}] for leg in (leg_a, leg_b, leg_c))
+    assert all(holds(leg)[1:] == [{"type": "hold_music_stop"}] for leg in (leg_a, leg_b, leg_c))
     assert holds(leg_d) == []
     mix = leg_a.mixer
     assert mix is not None and all(leg.mixer is mix for leg in (leg_b, leg_c, leg_d)) and len(mix) == 4

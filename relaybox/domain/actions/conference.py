@@ -14,7 +14,7 @@ Starting (cXML's `startConferenceOnEnter`, as SignalWire documents it): a room s
 participants or more and one of them has `start_on_enter` (true by default); it then stays started until it
 ends. Until then its participants are listed but not mixed: each hears hold music in a loop, its own
 `wait_url` (WAV/MP3, or a SWML document whose first `play` names the audio) or a default melody (leg entries
-`{"type": "hold", "url"}` and `{"type": "unhold"}`).
+`{"type": "hold_music", "url"}` and `{"type": "hold_music_stop"}`).
 
 `coach`: the call_id of a participant already in the room; the joining call (the coach) hears everyone, and
 only the coached participant hears it.
@@ -223,7 +223,7 @@ class Conferences:
             self._start(room)
         else:
             part.waiting = True
-            self.service.media_for(call).hear({"type": "hold", "url": wait_url})
+            self.service.media_for(call).hear({"type": "hold_music", "url": wait_url})
         asyncio.get_running_loop().call_soon(self._emit, room, call, "joined")
         return ok("Joining conference", call_id=call.call_id, conference_id=room.conference_id)
 
@@ -249,7 +249,7 @@ class Conferences:
             if part.waiting:
                 part.waiting = False
                 if part.call.state is CallState.ANSWERED:
-                    self.service.media_for(part.call).hear({"type": "unhold"})
+                    self.service.media_for(part.call).hear({"type": "hold_music_stop"})
             self._mix_in(room, part)
         self._record(room)
 
@@ -331,10 +331,11 @@ class Conferences:
         if part is None:
             return
         self.by_call.pop(call_id, None)
-        if part.mixed is not None:
-            part.mixed.unbridge()
+        unbridge = getattr(part.mixed, "unbridge", None)  # a SIP leg whose call ended has no media left to leave
+        if unbridge is not None:
+            unbridge()
         if part.waiting and part.call.state is CallState.ANSWERED:
-            self.service.media_for(part.call).hear({"type": "unhold"})
+            self.service.media_for(part.call).hear({"type": "hold_music_stop"})
         if status is not None:
             self._emit(room, part.call, status)
         self._notify(room, "participant-leave", "leave", part)
