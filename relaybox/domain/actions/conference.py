@@ -22,7 +22,7 @@ only the coached participant hears it.
 `status_callback` (+ `status_callback_method` POST (default) or GET, `status_callback_event_type`
 "application/json" for a JSON body instead of a form): the room's callback is the first one a participant
 gives; the events it gets are that participant's `status_callback_event`, space-separated among start end
-join leave mute hold modify speaker, "start end" when absent (the conference-level events). relaybox sends
+join leave mute hold modify speaker, by default "start end" (the conference-level events). relaybox sends
 conference-start, conference-end, participant-join and participant-leave; no command changes a participant's
 mute or hold after it joins and nothing modifies a room, so mute/hold/modify are accepted and never sent, and
 speaker (talk detection) is not implemented. Each request carries cXML's form parameters (`_callback_params`)
@@ -35,7 +35,7 @@ room's start (or from that participant's joining a room already started) to its 
 served like `calling.record`'s. `trim` "trim-silence" (default) leaves out the leading and trailing silence,
 "do-not-trim" keeps them. Sandbox phones are not mixed: a room of sandbox phones only records silence for
 its length (nothing with trim-silence). `recording_status_callback` (+ `_method`, `_event_type` as above)
-gets `recording_status_callback_event` among in-progress completed absent ("completed" when absent):
+gets `recording_status_callback_event` among in-progress completed absent (default "completed"):
 in-progress at the start, then completed, or absent when nothing was recorded (the file is dropped), with
 RecordingSid, RecordingUrl, RecordingStatus, RecordingDuration (whole seconds), ConferenceSid, AccountSid,
 Timestamp.
