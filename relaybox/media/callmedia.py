@@ -803,17 +803,7 @@ class CallMedia:
         if self.mixer is None:
             raise ValueError("the call is not mixed")
         path.parent.mkdir(parents=True, exist_ok=True)
-        mixer, rec = self.mixer, MixRecording(path, trim)
-        mixer.recorders.append(rec.feed)
-        original_finish = rec.finish
-
-        def finish() -> tuple[float, int]:
-            if rec.feed in mixer.recorders:
-                mixer.recorders.remove(rec.feed)
-            return original_finish()
-
-        rec.finish = finish  # type: ignore[method-assign]
-        return rec
+        return MixRecording(self.mixer, path, trim)
 
     def _mix(self, mixer: Mixer) -> None:
         """What the others say is relayed live: prepare fewer frames ahead (40 ms more delay at most, not 80)."""

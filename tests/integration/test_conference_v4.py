@@ -93,10 +93,9 @@ async def test_waiting_room_hold_music_then_start_coach_and_status_callbacks(
         await asyncio.sleep(0.3)
         assert [e["StatusCallbackEvent"] for e in receiver.events("/status")] == ["participant-join"] * 2
 
-        with pytest.raises(RelayError) as unknown:  # on the wire: the SDKs' call methods take a 404 for a gone call
-            await client.execute("calling.join_conference", {"node_id": c.node_id, "call_id": c.call_id,
-                                                             "name": "lobby", "coach": "no-such-call"})
-        assert unknown.value.code == 404 and "coach" in str(unknown.value)
+        with pytest.raises(RelayError) as unknown:  # a 400: the SDKs' call methods take a 404 for a gone call
+            await c.join_conference("lobby", coach="no-such-call")
+        assert unknown.value.code == 400 and "coach" in str(unknown.value)
         third = await c.join_conference("lobby", coach=a.call_id, muted=True)
         assert third["conference_id"] == room["conference_id"]
         await until(lambda: heard(relaybox, numbers[1], "hold_music_stop"))

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from relaybox.media import FRAME, RATE
+from relaybox.media import FRAME, RATE, mixrecording
 from relaybox.media.holdmusic import HoldLoop, default_music, swml_urls
 from relaybox.media.mixer import Mixer
 from relaybox.media.mixrecording import MixRecording
@@ -104,15 +105,32 @@ def test_mix_recording_trims_leading_and_trailing_silence_only(tmp_path: Path) -
     quiet, loud = frame(3), frame(2000)
     feed = [quiet] * 5 + [loud] * 2 + [quiet] * 3 + [loud] + [quiet] * 4
     for trim, expected in ((True, [2000] * 2 + [3] * 3 + [2000]), (False, [int(f[0]) for f in feed])):
-        rec = MixRecording(tmp_path / f"{trim}.wav", trim)
+        mixer = Mixer()
+        rec = MixRecording(mixer, tmp_path / f"{trim}.wav", trim)
+        assert mixer.recorders == [rec.feed]
         for f in feed:
             rec.feed(f)
         seconds, size = rec.finish()
+        assert mixer.recorders == []  # finished: out of the mix
         samples = read_wav(tmp_path / f"{trim}.wav")
         assert [int(x) for x in samples[::FRAME]] == expected
         assert seconds == len(expected) * FRAME / RATE and size == 44 + 2 * len(samples)
-    silent = MixRecording(tmp_path / "silent.wav", True)
+    mixer = Mixer()
+    silent = MixRecording(mixer, tmp_path / "silent.wav", True)
     silent.feed(quiet)
     assert not silent.heard
     silent.discard()
-    assert not list(tmp_path.glob("silent.wav*"))
+    assert mixer.recorders == [] and not list(tmp_path.glob("silent.wav*"))
+
+
+def test_mix_recording_holds_a_long_silence_as_zeros_past_its_limit(tmp_path: Path, monkeypatch: Any) -> None:
+    """A gap longer than HELD frames costs no more memory: the frames past it are written back as zeros."""
+    monkeypatch.setattr(mixrecording, "HELD", 2)
+    quiet, loud = frame(3), frame(2000)
+    rec = MixRecording(Mixer(), tmp_path / "gap.wav", True)
+    for f in [loud] + [quiet] * 5 + [loud] + [quiet] * 7:
+        rec.feed(f)
+    assert len(rec.held) == 2 and rec.more == 5  # the trailing silence: two frames kept, five counted
+    rec.finish()
+    samples = read_wav(tmp_path / "gap.wav")
+    assert [int(x) for x in samples[::FRAME]] == [2000, 3, 3, 0, 0, 0, 2000]

@@ -200,7 +200,7 @@ class Conferences:
             raise RelayError("409", "The call is already in a conference")
         room = self.rooms.get((call.project, name))
         if coach is not None and (room is None or coach not in room.participants or coach == call.call_id):
-            raise not_found(f"'coach': no call {coach!r} in the conference {name!r} to coach")
+            raise bad_request(f"'coach': no call {coach!r} in the conference {name!r} to coach")
         if room is None:
             room = Conference(str(uuid.uuid4()), name, call.project, limit)
         if len(room.participants) >= room.max_participants:
