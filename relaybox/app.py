@@ -30,6 +30,7 @@ from relaybox.engines.handsets import Handsets
 from relaybox.engines.rtp import Tapper
 from relaybox.engines.sandbox import VirtualNetwork
 from relaybox.engines.sip import RoutingNetwork, SipEngine
+from relaybox.engines.webhooks import HttpWebhooks
 from relaybox.gateway.gateway import Gateway
 from relaybox.gateway.ws import serve_websocket
 from relaybox.media import audiofiles
@@ -82,6 +83,7 @@ class RelayBox:
         self.recordings_dir = Path(settings.data_dir) / "recordings"
         audio_files = AudioFiles()  # audio media fetched and decoded once, for play timing, recordings and taps
         renderer = AudioRenderer(self.recordings_dir, files=audio_files)
+        self.webhooks = HttpWebhooks()  # the customers' status callbacks (conferences)
         self.media = MediaService(
             self.calling,
             probe=audio_files.seconds,
@@ -90,6 +92,7 @@ class RelayBox:
             public_url=lambda path: f"http://{self.settings.host}:{self.bound_port}{path}",
             tapper=Tapper(self.clock, renderer),
             fax_docs=FaxDocuments(Path(settings.data_dir) / "faxes"),
+            webhooks=self.webhooks,
         )
         self.platform.handlers.update(self.media.handlers())
         if self.sip is not None:
@@ -186,6 +189,9 @@ class RelayBox:
         self.gateway.shutdown()
         self.devices.close()
         await asyncio.sleep(0.1)  # let the writers send the last events and close frames
+        with contextlib.suppress(TimeoutError):  # the ended conferences' last callbacks, a moment at most
+            await asyncio.wait_for(self.webhooks.drain(), 2.0)
+        self.webhooks.close()
         await self._connector.close()
         if self.sip is not None:
             await self.sip.close()

@@ -93,3 +93,12 @@ class ReferLeg(Protocol):
 
     def refer(self, to: str, headers: list[dict[str, str]], listener: ReferListener) -> None:
         """Send REFER (Refer-To: TO, with HEADERS) to the far end and report its progress to LISTENER."""
+
+
+class Webhooks(Protocol):
+    """Implemented outside the domain: HTTP requests to the customer's callback URLs (cXML-style status
+    callbacks). The domain never waits on the network: `send` queues the request and returns."""
+
+    def send(self, url: str, method: str, params: dict[str, str], *, json: bool = False) -> None:
+        """Request URL with PARAMS (POST: a form body, or JSON if JSON; GET: the query), in the background,
+        with a timeout and a retry; failures are logged, never raised."""

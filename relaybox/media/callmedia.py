@@ -37,8 +37,10 @@ from relaybox.media.amd import AmdSettings, MachineDetector
 from relaybox.media.endpoint import LOOKAHEAD, SILENCE, RtpEndpoint
 from relaybox.media.errors import MediaUnavailable
 from relaybox.media.fax import FaxResult, FaxSession, pdf_to_tiff, spandsp, tiff_to_pdf
+from relaybox.media.holdmusic import HoldLoop, default_music, swml_urls
 from relaybox.media.jitter import Samples
 from relaybox.media.mixer import Mixer
+from relaybox.media.mixrecording import MixRecording
 from relaybox.media.recorder import CallRecording
 from relaybox.media.speech import Utterance, Utterances
 from relaybox.media.tap import RealTapper, _Fed
@@ -240,6 +242,7 @@ class CallMedia:
         self.prepared: dict[tuple[str, str], Samples] = {}  # (type, key) -> rendered, from `prepare`
         self.gain = 1.0
         self.mixer: Mixer | None = None
+        self.holding: HoldLoop | None = None  # hold music (a conference not started yet), until a mix
         self.peer: CallMedia | None = None
         self.recordings: list[CallRecording] = []
         self._flush_timer: Timer | None = None
@@ -342,6 +345,10 @@ class CallMedia:
             self._play(tone((BEEP[0],), BEEP[1], 8000.0), gain=False)
         elif kind == "digits":
             self.send_digits(str(entry["digits"]))
+        elif kind == "hold_music":
+            self._hold(entry.get("url"))
+        elif kind == "hold_music_stop":
+            self.holding = None
 
     def cue(self, name: str) -> None:
         """`silence`: the domain stopped every player: stop what is still queued (barge-in, stop)."""
@@ -402,6 +409,32 @@ class CallMedia:
         """The play's volume, -40..+40 dB, from the next frame on."""
         self.gain = 10 ** (gain_db / 20)
 
+    def _hold(self, url: str | None) -> None:
+        """Hold music in a loop until `hold_music_stop` or a mix: URL (WAV/MP3, or SWML naming them), else the default
+        melody; URL failing to load: the default, logged."""
+        loop = self.holding = HoldLoop(None if url else default_music())
+        if not url:
+            return
+
+        async def load() -> None:
+            try:
+                loop.samples = await self._wait_music(url)
+            except Exception as exc:
+                log.warning("conference wait_url %s: cannot play it (%s); default hold music", url, exc)
+                loop.samples = default_music()
+
+        self._spawn(load())
+
+    async def _wait_music(self, url: str) -> Samples:
+        data = await _fetch_bytes(url)
+        urls = swml_urls(data)
+        if urls is None:
+            return await asyncio.to_thread(audiofiles.decode, data)
+        if not urls:
+            raise ValueError("the SWML document plays no audio URL")
+        parts = [await asyncio.to_thread(audiofiles.decode, await _fetch_bytes(u)) for u in urls]
+        return np.concatenate(parts)
+
     def _play_url(self, url: str) -> None:
         marker = np.zeros(0, dtype=np.int16)
         slot: list[Samples] = [marker]
@@ -441,13 +474,17 @@ class CallMedia:
     # -- the 20 ms frames ----------------------------------------------------------------------------
 
     def _source(self) -> Samples | None:
-        """The next frame to send: what is played, plus the bridged party; None lets the endpoint's own
-        queue (`RtpEndpoint.send`) or silence go out."""
+        """The next frame to send: what is played, plus the bridged parties or the hold music; None lets the
+        endpoint's own queue (`RtpEndpoint.send`) or silence go out."""
         if self.fax is not None:
             return self.fax.tx()
         frame = self.playout.next(self.gain)
+        heard = None
         if self.mixer is not None:
             heard = self.mixer.take(self)
+        elif self.holding is not None:
+            heard = self.holding.next()
+        if heard is not None:
             if frame is None:
                 return heard
             return np.clip(frame.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
@@ -468,6 +505,7 @@ class CallMedia:
         audio recorded) until a key, a tone or an action (`_wake`) comes."""
         ep = self.endpoint
         return bool(self.playout.segments or self.fax is not None or self.mixer is not None or self.taps
+                    or self.holding is not None
                     or self._vad_on or self._voiced or (self.utterances is not None and self.utterances.speaking)
                     or (self.dtmf is not None and not self.dtmf.idle) or self.tones.freq is not None
                     or ep.queued_seconds or ep.sending_digits)
@@ -746,16 +784,26 @@ class CallMedia:
         self.peer, other.peer = other, self
         return True
 
-    def join(self, mixer: Mixer | None = None, *, muted: bool = False) -> Mixer:
-        """Join an N-party mix (a conference; None: start one); MUTED: the others do not hear us. Returns the
-        mix, for the next party."""
+    def join(self, mixer: Mixer | None = None, *, muted: bool = False, heard_by: list[Any] | None = None) -> Mixer:
+        """Join an N-party mix (a conference; None: start one); MUTED: the others do not hear us; HEARD_BY: only
+        these legs hear us (a coach: the leg it coaches). Returns the mix, for the next party."""
         self.unbridge()
         mixer = mixer if mixer is not None else Mixer()
-        mixer.join(self)
+        mixer.join(self, heard_by=heard_by)
         if muted:
             mixer.gains[self] = 0.0
+        self.holding = None
         self._mix(mixer)
         return mixer
+
+    def record_mix(self, path: Path, trim: bool) -> MixRecording:
+        """Record the whole mix this leg is in (a conference), from now on, into the WAV PATH; TRIM: without the
+        leading and trailing silence. The recording stays with the mix when this leg leaves it; its `finish`
+        stops it."""
+        if self.mixer is None:
+            raise ValueError("the call is not mixed")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return MixRecording(self.mixer, path, trim)
 
     def _mix(self, mixer: Mixer) -> None:
         """What the others say is relayed live: prepare fewer frames ahead (40 ms more delay at most, not 80)."""

@@ -54,6 +54,7 @@ async def call(dtmf_pt: int | None = 101, **kw: Any) -> tuple[CallMedia, CallMed
     return a, b, sa, sb
 
 
+FRAME_CHECK = 160  # a frame: the recording's first and last hold sound
 VOICE = "en-us+klatt4"  # the espeak-ng voice pocketsphinx recognises best (see the README's media notes)
 
 
@@ -241,6 +242,119 @@ async def test_conference_mix_each_hears_the_others_and_a_muted_party_is_not_hea
     assert peaks(heard[0]) == {1200.0}  # not itself, not the muted third
     assert peaks(heard[1]) == {500.0}
     assert peaks(heard[2]) == {500.0, 1200.0}  # muted: still hears the others
+
+
+def _peaks(frames: list[np.ndarray], freqs: tuple[float, ...], last: int = 40) -> set[float]:
+    """Which of FREQS stand out in the last LAST frames heard."""
+    x = np.concatenate(frames[-last:]).astype(float)
+    spec = np.abs(np.fft.rfft(x))
+    return {hz for hz in freqs if spec[int(hz * len(x) / 8000)] > 0.1 * spec.max()}
+
+
+async def test_conference_coach_is_heard_by_the_coached_call_only() -> None:
+    """A coach joined with heard_by=[the coached leg]: the coached caller hears the coach and the others,
+    the others do not hear the coach, and the coach hears everyone."""
+    pairs = [await call() for _ in range(3)]
+    far = [p[0] for p in pairs]
+    legs = [p[1] for p in pairs]  # 0: a participant, 1: the coached one, 2: the coach
+    mix = legs[0].join()
+    legs[1].join(mix)
+    legs[2].join(mix, heard_by=[legs[1]])
+    heard: list[list[np.ndarray]] = [[], [], []]
+    for i, f in enumerate(far):
+        overhear(f, heard[i].append)
+    freqs = (500.0, 1200.0, 2000.0)
+    for f, hz in zip(far, freqs, strict=True):
+        f.endpoint.send(tone((hz,), 1.5, 6000.0))
+    await asyncio.sleep(1.2)
+    for p in pairs:
+        p[0].close()
+        p[1].close()
+    assert _peaks(heard[0], freqs) == {1200.0}  # not the coach
+    assert _peaks(heard[1], freqs) == {500.0, 2000.0}  # the coached: the other participant and the coach
+    assert _peaks(heard[2], freqs) == {500.0, 1200.0}  # the coach hears everyone
+
+
+async def test_conference_recording_holds_every_party_and_trims_the_silence(tmp_path: Path) -> None:
+    """record_mix on a 3-party mix (one muted, one a coach): the WAV has every unmuted party, trimmed of the
+    silence before the first sound and after the last; it goes on after the leg that started it leaves."""
+    pairs = [await call() for _ in range(3)]
+    far = [p[0] for p in pairs]
+    legs = [p[1] for p in pairs]
+    mix = legs[0].join()
+    legs[1].join(mix, muted=True)
+    legs[2].join(mix, heard_by=[legs[0]])  # a coach: in the room's recording too
+    await asyncio.sleep(0.5)  # silence first: trimmed
+    rec = legs[0].record_mix(tmp_path / "room.wav", True)
+    await asyncio.sleep(0.5)
+    freqs = (500.0, 1200.0, 2000.0)
+    for f, hz in zip(far, freqs, strict=True):
+        f.endpoint.send(tone((hz,), 1.0, 6000.0))
+    await asyncio.sleep(0.6)
+    legs[0].unbridge()  # the leg that started it leaves: the others are still recorded
+    await asyncio.sleep(1.0)  # the tones end, silence: trimmed
+    seconds, _size = rec.finish()
+    for p in pairs:
+        p[0].close()
+        p[1].close()
+    audio = audiofiles.decode((tmp_path / "room.wav").read_bytes())
+    assert 0.8 <= seconds <= 1.3, seconds  # about the 1 s of tones, not the 2.5 s recorded
+    assert np.abs(audio[:FRAME_CHECK]).max() > 1000 and np.abs(audio[-FRAME_CHECK:]).max() > 1000
+    assert _peaks([audio[:4000]], freqs, last=1) == {500.0, 2000.0}  # the muted party is not in it
+    assert legs[0] not in mix.inputs and len(mix.recorders) == 0
+
+
+async def test_hold_music_default_then_wait_url_swml_until_the_mix(tmp_path: Path) -> None:
+    """A leg on hold sends the default melody; on hold with a wait_url answering SWML, the audio its first play
+    names (a 700 Hz tone here), in a loop; joining a mix ends the hold music (the other party is heard)."""
+    from aiohttp import web
+
+    with wave.open(str(tmp_path / "wait.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(tone((700.0,), 0.3, 6000.0).tobytes())  # short: heard looping
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        if request.path == "/wait.json":
+            return web.json_response({"version": "1.0.0", "sections": {"main": [
+                {"play": {"urls": [f"http://127.0.0.1:{port}/wait.wav"]}}]}})
+        return web.FileResponse(tmp_path / "wait.wav")
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    a, b, _sa, _sb = await call()
+    c, d, _sc, _sd = await call()
+    heard_a: list[np.ndarray] = []
+    overhear(a, heard_a.append)
+    try:
+        b.hear({"type": "hold_music", "url": None})
+        await asyncio.sleep(1.0)
+        from relaybox.media.holdmusic import default_music
+
+        got = np.concatenate(heard_a[-40:]).astype(float)
+        music = default_music().astype(float)
+        corr = np.correlate(np.concatenate([music, music]), got, "valid")  # the melody, at some point of its loop
+        assert corr.max() / (np.linalg.norm(got) * np.linalg.norm(music[:len(got)]) + 1) > 0.8
+        b.hear({"type": "hold_music", "url": f"http://127.0.0.1:{port}/wait.json"})
+        await asyncio.sleep(1.2)
+        assert _peaks(heard_a, (700.0,), last=50) == {700.0}
+        quiet = [np.abs(f).max() for f in heard_a[-50:]]
+        assert min(quiet) > 1000  # looped without gaps
+        c.endpoint.send(tone((1500.0,), 2.0, 6000.0))  # the other caller talks
+        mix = d.join()
+        b.join(mix)
+        await asyncio.sleep(1.0)
+        assert _peaks(heard_a, (700.0, 1500.0)) == {1500.0}  # the hold music stopped, the mix is heard
+    finally:
+        for cm in (a, b, c, d):
+            cm.close()
+        await runner.cleanup()
 
 
 async def test_bridge_carries_audio_between_two_calls(tmp_path: Path) -> None:

@@ -681,3 +681,92 @@ def test_reinvite_without_sdp_is_a_late_offer(relaybox: Any, clients: Any, tmp_p
     log = relaybox.log()
     assert "re-INVITE without SDP: our offer in the 200 OK" in log
     assert "late offer answered in the ACK: PCMA to 127.0.0.1:41000" in log and call["end_reason"] == "hangup"
+
+
+def test_conference_of_two_sip_calls_mixed_and_recorded(
+        relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """relaybox A dials two numbers on a trunk that is relaybox B, whose application answers each and plays a
+    tone (600 Hz on one, 1400 Hz on the other); on A both SIP calls join one conference recorded from its start:
+    the recording (served by A, announced to a recording_status_callback) holds both tones, mixed."""
+    import wave
+
+    import numpy as np
+    from aiohttp import web
+
+    from relaybox.media import audiofiles
+    from relaybox.media.tones import tone
+    from relaybox.relay import RelayClient
+
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+    numbers = {"+15559990601": 600.0, "+15559991401": 1400.0}
+    for hz in numbers.values():
+        with wave.open(str(tmp_path / f"{int(hz)}.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(tone((hz,), 6.0, 6000.0).tobytes())
+    try:
+        add_trunk(relaybox, "box-b", b_sip, ["+1555999"])
+        add_trunk(box_b, "box-a", relaybox.sip_port)
+        for number in numbers:
+            box_b.add_number(number, "office")
+
+        async def scenario() -> tuple[dict[str, str], bytes]:
+            got: list[dict[str, str]] = []
+
+            async def handle(request: web.Request) -> web.StreamResponse:
+                if request.method == "POST":
+                    got.append({k: str(v) for k, v in (await request.post()).items()})
+                    return web.Response(text="ok")
+                return web.FileResponse(tmp_path / request.path.lstrip("/"))
+
+            app = web.Application()
+            app.router.add_route("*", "/{name}", handle)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            web_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+            answerer = RelayClient(project=box_b.project, token=box_b.token, host=box_b.ws_url, contexts=["office"])
+
+            @answerer.on_call
+            async def on_call(call: Any) -> None:
+                await call.answer()
+                hz = numbers[call.device.get("params", {}).get("to_number", "")]
+                await call.play([{"type": "audio", "params": {"url": f"{web_url}/{int(hz)}.wav"}}])
+
+            try:
+                async with answerer, RelayClient(project=relaybox.project, token=relaybox.token,
+                                                 host=relaybox.ws_url) as dialer:
+                    calls = [await dialer.dial([[{"type": "phone", "params": {"to_number": n, "from_number": OFFICE}}]])
+                             for n in numbers]
+                    for call in calls:
+                        await call.join_conference("e2e", record="record-from-start", trim="do-not-trim",
+                                                   recording_status_callback=f"{web_url}/rec")
+                    await asyncio.sleep(2.5)
+                    for call in calls:
+                        await call.hangup()
+                    for _ in range(100):
+                        if got and got[-1].get("RecordingStatus") == "completed":
+                            break
+                        await asyncio.sleep(0.1)
+                    assert got and got[-1]["RecordingStatus"] == "completed", got
+                    async with aiohttp.ClientSession() as http, http.get(got[-1]["RecordingUrl"]) as resp:
+                        assert resp.status == 200
+                        return got[-1], await resp.read()
+            finally:
+                await runner.cleanup()
+
+        done, wav = asyncio.run(scenario())
+    finally:
+        assert box_b.stop() == 0
+    audio = audiofiles.decode(wav).astype(float)
+    assert 2 <= int(done["RecordingDuration"]) <= 4, done
+    x = audio[len(audio) // 4: 3 * len(audio) // 4]  # both calls mixed by then
+    spec = np.abs(np.fft.rfft(x))
+    level = {hz: spec[int(hz * len(x) / 8000)] for hz in (600.0, 1000.0, 1400.0)}
+    assert level[600.0] > 10 * level[1000.0] and level[1400.0] > 10 * level[1000.0], level

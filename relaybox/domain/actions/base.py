@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from relaybox.clock import Clock, Timer
 from relaybox.domain.calls import Call
 from relaybox.domain.errors import RelayError, bad_request, not_found
-from relaybox.domain.legs import MediaLeg
+from relaybox.domain.legs import MediaLeg, Webhooks
 from relaybox.domain.routing import Subscriber
 from relaybox.protocol.events import Event
 
@@ -230,7 +230,7 @@ class MediaService:
     def __init__(
         self, calling: Calling, *, probe: Probe | None = None, renderer: Renderer | None = None,
         recordings_dir: Path | None = None, public_url: Callable[[str], str] | None = None,
-        tapper: TapOpener | None = None, fax_docs: FaxDocs | None = None,
+        tapper: TapOpener | None = None, fax_docs: FaxDocs | None = None, webhooks: Webhooks | None = None,
     ) -> None:
         from relaybox.domain.actions.audiofile import fetch_seconds
 
@@ -242,6 +242,7 @@ class MediaService:
         self.public_url: Callable[[str], str] = public_url or (lambda path: path)
         self.tapper = tapper  # opens RTP tap streams (an engine's); None: calling.tap answers 500
         self.fax_docs = fax_docs  # counts sent PDFs' pages and stores received faxes; None: fax answers 500
+        self.webhooks = webhooks  # the customer's callback URLs (conference status); None: not sent, logged
         self.durations: dict[str, float] = {}  # audio URL -> seconds, once probed (bounded: see Player)
         self._media: dict[str, CallMedia] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -61,7 +61,7 @@ class Target:
 MEDIA_CAPABILITIES = frozenset(
     {
         "prepare", "start_recording", "tap_opener", "expect_speech", "detect_machine", "watch_tones", "bridge_to",
-        "unbridge", "join", "send_digits", "start_fax", "pause_playback", "set_volume",
+        "unbridge", "join", "record_mix", "send_digits", "start_fax", "pause_playback", "set_volume",
     }
 )
 

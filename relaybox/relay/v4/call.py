@@ -748,7 +748,14 @@ class Call:
         | muted | bool | the others do not hear this call |
         | end_on_exit | bool | when this call leaves, everyone is taken out |
         | max_participants | int | 2..250 (default 250) |
-        | beep, start_on_enter, wait_url, record, region, trim, coach, status_callback* , stream_obj | | sent as given |
+        | beep | str | "true", "false", "onEnter", "onExit": when the others hear a beep |
+        | start_on_enter | bool | (default True) the room starts with two participants, one with it |
+        | wait_url | str | hold music (WAV/MP3 or SWML) until the room starts; default melody else |
+        | coach | str | the call_id this call coaches (only that participant hears it) |
+        | record, trim | str | "record-from-start"; "trim-silence" (default) or "do-not-trim" |
+        | status_callback*, recording_status_callback* | str | cXML-style HTTP callbacks |
+        | region | str | accepted, no effect (one host) |
+        | stream_obj | dict | refused by relaybox (501) |
         """
         given = {"muted": muted, "beep": beep, "start_on_enter": start_on_enter, "end_on_exit": end_on_exit,
                  "wait_url": wait_url, "max_participants": max_participants, "record": record, "region": region,
