@@ -94,6 +94,9 @@ class _Missed:
     at: float  # platform seconds when the call came in
 
 
+TIMER_SLACK = 1.0  # seconds: a timer may fire a moment early on the platform clock (59.99 s is "1 minute")
+
+
 class MissedCalls:
     """Per device: missed calls and the reminder that repeats until a Talk tap clears them."""
 
@@ -134,7 +137,7 @@ class MissedCalls:
             return
         now = self.clock.now()
         for m in missed:
-            minutes = int((now - m.at) // 60)
+            minutes = int((now - m.at + TIMER_SLACK) // 60)  # a reminder due at a whole minute says it
             unit = "minute" if minutes == 1 else "minutes"
             device.say(f"You missed a call from {m.caller} {minutes} {unit} ago. Tap the Talk button to clear.")
         self._timers[device.name] = self.clock.call_later(self.every, lambda: self._remind(device))
