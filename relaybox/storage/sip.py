@@ -86,7 +86,7 @@ def check_trunk(name: Any, uri: Any, username: Any, password: Any, prefixes: Any
         raise SipConfigError("'prefixes' must be a list of E.164 prefixes such as \"+44\" (\"+\" for all numbers)")
     if not isinstance(register, bool):
         raise SipConfigError("'register' must be true or false")
-    if register and username is None:
+    if register and (username is None or password is None):
         raise SipConfigError("'register' needs the trunk's 'username' and 'password' (the account to register)")
     if register_expires is None:
         register_expires = DEFAULT_REGISTER_EXPIRES
