@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,23 @@ def trunks() -> None:
 @click.option("--password", help="Password for the trunk's digest challenges.")
 @click.option("--prefix", "prefixes", multiple=True,
               help="Numbers starting with this E.164 prefix are dialed through the trunk ('+' for all; repeatable).")
+@click.option("--register", is_flag=True,
+              help="Keep USERNAME registered at the trunk (carriers that deliver calls only to a registration).")
+@click.option("--register-expires", type=int, help="Seconds each registration asks for (default 3600).")
 @client_options
 def trunks_add(name: str, uri: str, username: str | None, password: str | None, prefixes: tuple[str, ...],
-               url: str, project: str | None, token: str | None, data_dir: Path) -> None:
+               register: bool, register_expires: int | None, url: str, project: str | None, token: str | None,
+               data_dir: Path) -> None:
     """Add (or replace) the trunk NAME."""
+    if register and (username is None or password is None):
+        raise click.UsageError("--register needs --username and --password (the account to register)")
+    if register_expires is not None and not register:
+        raise click.UsageError("--register-expires goes with --register")
     body: dict[str, Any] = {"name": name, "uri": uri, "prefixes": list(prefixes)}
+    if register:
+        body["register"] = True
+    if register_expires is not None:
+        body["register_expires"] = register_expires
     if username is not None:
         body["username"] = username
     if password is not None:
@@ -47,7 +60,17 @@ def trunks_list(url: str, project: str | None, token: str | None, data_dir: Path
     """List trunks."""
     for t in _call(url, project, token, data_dir, "GET", "/api/trunks")["trunks"]:
         auth = f"  user={t['username']}" if t["username"] else ""
-        click.echo(f"{t['name']} -> {t['uri']}  prefixes={','.join(t['prefixes']) or '-'}{auth}")
+        click.echo(f"{t['name']} -> {t['uri']}  prefixes={','.join(t['prefixes']) or '-'}{auth}"
+                   + _registration(t.get("registration")))
+
+
+def _registration(status: dict[str, Any] | None) -> str:
+    """`registered until HH:MM:SS` (local time) or `not registered: <last reason>` for a registering trunk."""
+    if status is None:
+        return ""
+    if status["state"] == "registered" and status["expires_at"]:
+        return "  registered until " + time.strftime("%H:%M:%S", time.localtime(status["expires_at"]))
+    return f"  not registered: {status['last_error'] or status['state']}"
 
 
 @trunks.command("delete")

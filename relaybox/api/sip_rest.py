@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from relaybox.api.http import error, json_body, json_response
-from relaybox.storage.sip import SipConfigError, SipStore, check_trunk
+from relaybox.storage.sip import SipConfigError, SipStore, Trunk, check_trunk
 
 if TYPE_CHECKING:
     from relaybox.engines.sip import SipEngine
@@ -61,23 +61,39 @@ class SipApi:
         return json_response({"username": name, "deleted": True})
 
     async def list_trunks(self, request: web.Request) -> web.Response:
-        return json_response({"trunks": [t.public() for t in self.store.trunks.values()]})
+        return json_response({"trunks": [self._trunk_row(t) for t in self.store.trunks.values()]})
+
+    def _trunk_row(self, trunk: Trunk) -> dict[str, Any]:
+        """The trunk, with its registration's state when it registers (`stopped` while SIP is off)."""
+        row = trunk.public()
+        if trunk.register:
+            engine = self._engine()
+            status = engine.registrations.status(trunk.name) if engine is not None and engine.loop else None
+            row["registration"] = status or {"state": "stopped", "expires_at": None, "last_error": None}
+        return row
+
+    def _sync(self) -> None:
+        engine = self._engine()
+        if engine is not None and engine.loop is not None:
+            engine.registrations.sync()
 
     async def add_trunk(self, request: web.Request) -> web.Response:
-        body = await json_body(request, {"name", "uri", "username", "password", "prefixes"},
-                               frozenset({"name", "uri"}))
+        body = await json_body(request, {"name", "uri", "username", "password", "prefixes", "register",
+                                         "register_expires"}, frozenset({"name", "uri"}))
         try:
             trunk = check_trunk(body["name"], body["uri"], body.get("username"), body.get("password"),
-                                body.get("prefixes"))
+                                body.get("prefixes"), body.get("register", False), body.get("register_expires"))
         except SipConfigError as exc:
             raise error(400, str(exc)) from None
         self.store.add_trunk(trunk)
-        return json_response(trunk.public(), status=201)
+        self._sync()
+        return json_response(self._trunk_row(trunk), status=201)
 
     async def delete_trunk(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if not self.store.delete_trunk(name):
             raise error(404, f"no trunk {name!r}")
+        self._sync()  # a registering trunk unregisters
         return json_response({"name": name, "deleted": True})
 
     async def status(self, request: web.Request) -> web.Response:

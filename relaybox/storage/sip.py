@@ -19,6 +19,9 @@ from relaybox.storage.db import Store
 USERNAME = re.compile(r"^[A-Za-z0-9._~+-]{1,64}$")
 TRUNK_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PREFIX = re.compile(r"^\+\d{0,14}$")
+DEFAULT_REGISTER_EXPIRES = 3600
+MIN_REGISTER_EXPIRES = 10
+MAX_REGISTER_EXPIRES = 86400
 
 
 class SipConfigError(ValueError):
@@ -44,6 +47,8 @@ class Trunk:
     password: str | None = None
     prefixes: list[str] = field(default_factory=list)
     created_at: float = 0.0
+    register: bool = False  # relaybox keeps USERNAME registered at the trunk (carriers that call a binding)
+    register_expires: int = DEFAULT_REGISTER_EXPIRES
 
     @property
     def target(self) -> SipUri:
@@ -52,10 +57,12 @@ class Trunk:
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "uri": self.uri, "username": self.username,
                 "has_password": bool(self.password), "prefixes": list(self.prefixes),
-                "created_at": self.created_at}
+                "created_at": self.created_at, "register": self.register,
+                "register_expires": self.register_expires}
 
 
-def check_trunk(name: Any, uri: Any, username: Any, password: Any, prefixes: Any) -> Trunk:
+def check_trunk(name: Any, uri: Any, username: Any, password: Any, prefixes: Any, register: Any = False,
+                register_expires: Any = None) -> Trunk:
     if not isinstance(name, str) or not TRUNK_NAME.match(name):
         raise SipConfigError("'name' must be 1-64 letters, digits, '.', '_' or '-'")
     if not isinstance(uri, str):
@@ -77,7 +84,17 @@ def check_trunk(name: Any, uri: Any, username: Any, password: Any, prefixes: Any
         prefixes = []
     if not isinstance(prefixes, list) or not all(isinstance(p, str) and PREFIX.match(p) for p in prefixes):
         raise SipConfigError("'prefixes' must be a list of E.164 prefixes such as \"+44\" (\"+\" for all numbers)")
-    return Trunk(name, uri, username, password, sorted(set(prefixes)), time.time())
+    if not isinstance(register, bool):
+        raise SipConfigError("'register' must be true or false")
+    if register and (username is None or password is None):
+        raise SipConfigError("'register' needs the trunk's 'username' and 'password' (the account to register)")
+    if register_expires is None:
+        register_expires = DEFAULT_REGISTER_EXPIRES
+    if isinstance(register_expires, bool) or not isinstance(register_expires, int) \
+            or not MIN_REGISTER_EXPIRES <= register_expires <= MAX_REGISTER_EXPIRES:
+        raise SipConfigError(f"'register_expires' must be whole seconds from {MIN_REGISTER_EXPIRES} to "
+                             f"{MAX_REGISTER_EXPIRES}")
+    return Trunk(name, uri, username, password, sorted(set(prefixes)), time.time(), register, register_expires)
 
 
 class SipStore:

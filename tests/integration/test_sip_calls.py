@@ -770,3 +770,117 @@ def test_conference_of_two_sip_calls_mixed_and_recorded(
     spec = np.abs(np.fft.rfft(x))
     level = {hz: spec[int(hz * len(x) / 8000)] for hz in (600.0, 1000.0, 1400.0)}
     assert level[600.0] > 10 * level[1000.0] and level[1400.0] > 10 * level[1000.0], level
+
+
+# ------------------------------------------------------------------------------------------------ trunk REGISTER
+
+
+def _until(what: Any, timeout: float = 10.0) -> Any:
+    """Poll WHAT() until it returns something truthy (returned), or fail after TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def _acct_binding(box: Relaybox) -> str | None:
+    """Where B's SIP user acct is registered (None: not registered)."""
+    status, body = box.api("GET", "/api/sip-users")
+    assert status == 200, body
+    (acct,) = [u for u in body["sip_users"] if u["username"] == "acct"]
+    return str(acct["contact"]) if acct["registered"] else None
+
+
+def _registration(box: Relaybox, trunk: str) -> dict[str, Any]:
+    status, body = box.api("GET", "/api/trunks")
+    assert status == 200, body
+    (row,) = [t for t in body["trunks"] if t["name"] == trunk]
+    return dict(row["registration"])
+
+
+def _trunks_list(box: Relaybox) -> str:
+    import sys
+
+    argv = [sys.executable, "-m", "relaybox", "trunks", "list", "--url", box.url, "--project", box.project,
+            "--token", box.token]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_trunk_registers_to_a_second_relaybox_receives_its_call_and_unregisters(
+        relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registers to B as B's SIP user acct; B dials sip:acct@B: the call reaches A's context, answered by a
+    v4 client; deleting the trunk (and later A's shutdown) ends the registration on B."""
+    from relaybox.relay import RelayClient
+
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+    try:
+        assert box_b.api("POST", "/api/sip-users", {"username": "acct", "password": "acct-pw"})[0] == 201
+        add_trunk(relaybox, "box-b", b_sip, username="acct", password="acct-pw", register=True)
+        contact = _until(lambda: _acct_binding(box_b))
+        assert contact == f"sip:acct@127.0.0.1:{relaybox.sip_port}"
+        reg = _until(lambda: (r := _registration(relaybox, "box-b"))["state"] == "registered" and r)
+        assert reg["last_error"] is None and 3500 < reg["expires_at"] - time.time() <= 3601, reg
+        assert re.search(r"box-b -> .*  registered until \d\d:\d\d:\d\d$", _trunks_list(relaybox).strip())
+        relaybox.add_number("sip:acct@127.0.0.1", "office")  # the called party B puts in To
+
+        async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            arrived: list[dict[str, Any]] = []
+            answerer = RelayClient(project=relaybox.project, token=relaybox.token, host=relaybox.ws_url,
+                                   contexts=["office"])
+
+            @answerer.on_call
+            async def on_call(call: Any) -> None:
+                arrived.append(dict(call.device))
+                await call.answer()
+
+            async with answerer:
+                await asyncio.sleep(0.5)
+                result = await _dial(box_b, {"type": "sip", "params": {"to": "sip:acct@127.0.0.1",
+                                                                       "from": "sip:caller@carrier"}})
+            return result, arrived
+
+        result, arrived = asyncio.run(scenario())
+        assert result["dial_state"] == "answered", result
+        assert arrived and arrived[0]["params"]["to"] == "sip:acct@127.0.0.1", arrived
+        a_calls = [c for c in history(relaybox) if c["direction"] == "inbound"]
+        assert a_calls and a_calls[0]["context"] == "office", a_calls
+
+        assert relaybox.api("DELETE", "/api/trunks/box-b")[0] == 200
+        _until(lambda: _acct_binding(box_b) is None)  # Expires: 0 reached B
+
+        add_trunk(relaybox, "box-b", b_sip, username="acct", password="acct-pw", register=True)
+        _until(lambda: _acct_binding(box_b))
+        assert relaybox.stop() == 0  # shutting down unregisters too
+        assert _acct_binding(box_b) is None
+    finally:
+        assert box_b.stop() == 0
+    assert "registration failed" not in relaybox.log()
+
+
+def test_trunk_registration_with_a_wrong_password_reports_the_reason(
+        relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+    try:
+        assert box_b.api("POST", "/api/sip-users", {"username": "acct", "password": "acct-pw"})[0] == 201
+        add_trunk(relaybox, "box-b", b_sip, username="acct", password="wrong", register=True, register_expires=60)
+        reg = _until(lambda: (r := _registration(relaybox, "box-b"))["state"] == "failed" and r)
+        assert reg == {"state": "failed", "expires_at": None, "last_error": "403 Bad credentials"}
+        assert "box-b -> " in _trunks_list(relaybox) and "not registered: 403 Bad credentials" in _trunks_list(relaybox)
+        assert _acct_binding(box_b) is None
+        assert relaybox.api("GET", "/api/sip")[0] == 200  # still serving
+        _until(lambda: "trunk box-b: registration failed: 403 Bad credentials" in relaybox.log())
+    finally:
+        assert box_b.stop() == 0

@@ -40,11 +40,19 @@ def test_trunk_bad_input_gets_reasons(relaybox: Any) -> None:
         ({"name": "x", "uri": "sip:h", "prefixes": ["44"]}, "E.164 prefixes"),
         ({"name": "x", "uri": "sip:h", "colour": "red"}, "unknown field"),
         ({"uri": "sip:h"}, "missing field"),
+        ({"name": "x", "uri": "sip:h", "register": True}, "'register' needs the trunk's 'username' and 'password'"),
+        ({"name": "x", "uri": "sip:h", "register": "yes"}, "'register' must be true or false"),
+        ({"name": "x", "uri": "sip:h", "username": "u", "password": "p", "register": True, "register_expires": 5},
+         "'register_expires' must be whole seconds from 10 to 86400"),
+        ({"name": "x", "uri": "sip:h", "register_expires": "60"}, "'register_expires' must be whole seconds"),
     ]:
         status, reply = relaybox.api("POST", "/api/trunks", body)
         assert status == 400 and reason in reply["error"], (body, status, reply)
     bad = run_cli(relaybox, "trunks", "add", "x", "--uri", "http://nope")
     assert bad.returncode != 0 and "400" in bad.stderr and "sip: URI" in bad.stderr and "Traceback" not in bad.stderr
+    bare = run_cli(relaybox, "trunks", "add", "x", "--uri", "sip:h", "--register")
+    assert bare.returncode == 2 and "--register needs --username and --password" in bare.stderr
+    assert relaybox.api("GET", "/api/trunks")[1] == {"trunks": []}
 
 
 def test_sip_users_add_list_delete_and_bad_input(relaybox: Any) -> None:
@@ -70,13 +78,17 @@ def test_users_and_trunks_survive_a_restart(tmp_path: Any) -> None:
     try:
         assert box.api("POST", "/api/sip-users", {"username": "alice", "password": "s3cret"})[0] == 201
         assert box.api("POST", "/api/trunks", {"name": "c", "uri": "sip:127.0.0.1:5099", "prefixes": ["+1"]})[0] == 201
+        assert box.api("POST", "/api/trunks", {"name": "d", "uri": "sip:127.0.0.1:5098", "username": "u",
+                                               "password": "p", "register": True, "register_expires": 120})[0] == 201
     finally:
         assert box.stop() == 0
     again = Relaybox(data, tmp_path / "b.log")
     again.start()
     try:
         assert [u["username"] for u in again.api("GET", "/api/sip-users")[1]["sip_users"]] == ["alice"]
-        assert again.api("GET", "/api/trunks")[1]["trunks"][0]["prefixes"] == ["+1"]
+        c, d = again.api("GET", "/api/trunks")[1]["trunks"]
+        assert c["prefixes"] == ["+1"] and c["register"] is False and "registration" not in c
+        assert (d["register"], d["register_expires"]) == (True, 120) and "registration" in d
     finally:
         assert again.stop() == 0
 

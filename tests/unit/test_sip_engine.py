@@ -15,7 +15,7 @@ import pytest
 from relaybox.engines.sip import RoutingNetwork, SipEngine
 from relaybox.sip.auth import authorization
 from relaybox.sip.dialog import initial_request
-from relaybox.sip.message import Request, Response, parse
+from relaybox.sip.message import Request, Response, make_response, parse
 from relaybox.storage.db import Store
 from relaybox.storage.sip import SipStore, check_trunk
 
@@ -239,3 +239,43 @@ def test_inbound_device_and_context(engine: SipEngine) -> None:
                             "127.0.0.1", PEER[1], "UDP", call_id="t2", extra=[("X-Ticket", "7")])
     device, context = engine.inbound_device(parse(other.serialize()))  # type: ignore[arg-type]
     assert context == "default" and device["params"]["headers"] == [{"name": "X-Ticket", "value": "7"}]
+
+
+def test_a_carrier_calling_the_registered_contact_is_routed_by_the_called_number(engine: SipEngine) -> None:
+    engine.store.add_trunk(check_trunk("carrier", "sip:127.0.0.1:5099", "acct", "pw", [], True))
+    req = initial_request("INVITE", "sip:acct@127.0.0.1:5060", "<sip:+15551110000@127.0.0.1>",
+                          "<sip:+15552220000@127.0.0.1>", "127.0.0.1", PEER[1], "UDP", call_id="c1")
+    device, context = engine.inbound_device(parse(req.serialize()), ("trunk", "carrier"))  # type: ignore[arg-type]
+    assert context == "office"
+    assert device == {"type": "phone", "params": {"from_number": "+15551110000", "to_number": "+15552220000"}}
+    # the same INVITE from a trunk that does not register keeps the Request-URI's user (as before)
+    engine.store.add_trunk(check_trunk("plain", "sip:127.0.0.1:5098", "acct", "pw", []))
+    device, context = engine.inbound_device(parse(req.serialize()), ("trunk", "plain"))  # type: ignore[arg-type]
+    assert context == "default" and device["params"]["to"] == "sip:acct@127.0.0.1"
+
+
+def test_registering_trunks_follow_the_store(engine: SipEngine) -> None:
+    async def go() -> None:
+        engine.loop = asyncio.get_running_loop()
+        sent: list[Request] = engine.transports.sent  # type: ignore[attr-defined, assignment]
+        engine.store.add_trunk(check_trunk("carrier", "sip:127.0.0.1:5099", "acct", "pw", [], True, 120))
+        engine.store.add_trunk(check_trunk("plain", "sip:127.0.0.1:5098", "x", "y", []))
+        engine.registrations.sync()
+        (first,) = [m for m, _, _ in sent]  # type: ignore[misc]
+        assert isinstance(first, Request) and first.method == "REGISTER" and first.uri == "sip:127.0.0.1:5099"
+        assert first.headers.get("Contact") == "<sip:acct@127.0.0.1:5060>;expires=120"
+        assert sent[0][1] == ("127.0.0.1", 5099)  # type: ignore[index]
+        granted = [("Contact", "<sip:acct@127.0.0.1:5060>;expires=60")]
+        engine.on_message(make_response(first, 200, to_tag="r", extra=granted), ("127.0.0.1", 5099), "UDP")
+        status = engine.registrations.status("carrier")
+        assert status is not None and status["state"] == "registered" and status["last_error"] is None
+        assert abs(status["expires_at"] - (time.time() + 60)) < 2
+        assert engine.registrations.status("plain") is None
+        engine.store.delete_trunk("carrier")
+        engine.registrations.sync()
+        last = sent[-1][0]  # type: ignore[index]
+        assert isinstance(last, Request) and last.headers.get("Expires") == "0"
+        assert engine.registrations.status("carrier") is None
+        await engine.registrations.close()
+
+    run(go())

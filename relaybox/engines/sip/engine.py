@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from relaybox.domain.devices import is_phone_number
 from relaybox.engines.sip.leg import SipLeg, Target
 from relaybox.engines.sip.transport import Addr, SipTransports
+from relaybox.engines.sip.trunk_register import TrunkRegistrations
 from relaybox.sip import sdp
 from relaybox.sip.auth import DigestServer
 from relaybox.sip.dialog import ALLOW
@@ -83,6 +84,7 @@ class SipEngine:
         self.layer = TransactionLayer()
         self.digest = DigestServer(store.realm)
         self.bindings: dict[str, Binding] = {}
+        self.registrations = TrunkRegistrations(self)  # relaybox's own REGISTERs to carriers
         self.legs: dict[tuple[str, str], SipLeg] = {}  # (Call-ID, our tag) -> leg
         self.stats: Counter[str] = Counter()
         self._timer: asyncio.TimerHandle | None = None
@@ -100,6 +102,7 @@ class SipEngine:
         self.port = self.transports.port
         log.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)
         self.restore_registrations()
+        self.registrations.sync()
         from relaybox.media.check import missing_components, missing_optional
 
         for message in missing_components():  # real calls will lack this feature until it is installed
@@ -108,6 +111,8 @@ class SipEngine:
             log.info("sip calls' media (optional): %s", message)
 
     async def close(self) -> None:
+        if self.loop is not None:
+            await self.registrations.close()
         for leg in list(self.legs.values()):
             leg.shutdown()
         if self._timer is not None:
@@ -579,11 +584,17 @@ class SipEngine:
 
     # -- inbound routing --------------------------------------------------------------------------
 
-    def inbound_device(self, req: Request) -> tuple[dict[str, Any], str]:
-        """The device of an inbound call and its context (a number's, else a sip: URI's, else default)."""
+    def inbound_device(self, req: Request, origin: tuple[str, str] | None = None) -> tuple[dict[str, Any], str]:
+        """The device of an inbound call and its context (a number's, else a sip: URI's, else default).
+
+        A carrier calling the Contact a registering trunk registered puts the account in the Request-URI:
+        the called party is then To's user."""
         ruri = parse_uri(req.uri)
         from_user, from_host = user_host(parse_name_addr(req.headers.get("From") or "").uri)
         to_user = ruri.user or ""
+        trunk = self.store.trunks.get(origin[1]) if origin is not None and origin[0] == "trunk" else None
+        if trunk is not None and trunk.register and to_user == trunk.username:
+            to_user = user_host(parse_name_addr(req.headers.get("To") or "").uri)[0] or to_user
         to_number = _as_number(to_user)
         from_number = _as_number(from_user)
         headers = [{"name": n, "value": v} for n, v in req.headers.items if n.lower().startswith("x-")]

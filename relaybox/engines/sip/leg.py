@@ -171,7 +171,7 @@ class SipLeg:
             self._close_media()
             return
         self.media = make_media(self.endpoint, self)
-        device, context = self.engine.inbound_device(self.invite)
+        device, context = self.engine.inbound_device(self.invite, self.origin)
         self.state = "early"
         self.engine.respond(self.invite_tx, 180, to_tag=self.local_tag)
         self.listener = self.engine.calling
