@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -215,33 +216,25 @@ async def test_mp3_recording_of_what_was_said_is_transcribed_back(tmp_path: Path
     assert np.corrcoef(audio[lag:lag + len(source)], source)[0, 1] > 0.9
 
 
-async def test_conference_mix_each_hears_the_others_and_a_muted_party_is_not_heard() -> None:
-    """Three calls joined in one mix (the conference path: `join(None)` starts it, the others join it):
-    each far end hears the other two talkers, not itself; a muted party is heard by nobody."""
+FREQS = (500.0, 1200.0, 2000.0)  # what each of three callers says
+
+
+async def _three_talk(arrange: Callable[[list[CallMedia]], None]) -> list[set[float]]:
+    """Three calls whose relaybox legs ARRANGE puts in a mix; each caller says its tone of FREQS for 1.5 s;
+    returns which tones each caller heard standing out in the last 0.8 s (all three talking)."""
     pairs = [await call() for _ in range(3)]
     far = [p[0] for p in pairs]  # the callers (their phones)
-    legs = [p[1] for p in pairs]  # relaybox's side of each call, mixed
-    mix = legs[0].join()
-    assert legs[1].join(mix) is mix and legs[2].join(mix, muted=True) is mix
+    arrange([p[1] for p in pairs])  # relaybox's side of each call
     heard: list[list[np.ndarray]] = [[], [], []]
     for i, f in enumerate(far):
         overhear(f, heard[i].append)
-    freqs = (500.0, 1200.0, 2000.0)  # what each caller says
-    for f, hz in zip(far, freqs, strict=True):
+    for f, hz in zip(far, FREQS, strict=True):
         f.endpoint.send(tone((hz,), 1.5, 6000.0))
     await asyncio.sleep(1.2)
     for p in pairs:
         p[0].close()
         p[1].close()
-
-    def peaks(frames: list[np.ndarray]) -> set[float]:
-        x = np.concatenate(frames[-40:]).astype(float)  # the last 0.8 s: all three talking
-        spec = np.abs(np.fft.rfft(x))
-        return {hz for hz in freqs if spec[int(hz * len(x) / 8000)] > 0.1 * spec.max()}
-
-    assert peaks(heard[0]) == {1200.0}  # not itself, not the muted third
-    assert peaks(heard[1]) == {500.0}
-    assert peaks(heard[2]) == {500.0, 1200.0}  # muted: still hears the others
+    return [_peaks(frames, FREQS) for frames in heard]
 
 
 def _peaks(frames: list[np.ndarray], freqs: tuple[float, ...], last: int = 40) -> set[float]:
@@ -251,28 +244,31 @@ def _peaks(frames: list[np.ndarray], freqs: tuple[float, ...], last: int = 40) -
     return {hz for hz in freqs if spec[int(hz * len(x) / 8000)] > 0.1 * spec.max()}
 
 
+async def test_conference_mix_each_hears_the_others_and_a_muted_party_is_not_heard() -> None:
+    """Three calls joined in one mix (the conference path: `join(None)` starts it, the others join it):
+    each far end hears the other two talkers, not itself; a muted party is heard by nobody."""
+    def arrange(legs: list[CallMedia]) -> None:
+        mix = legs[0].join()
+        assert legs[1].join(mix) is mix and legs[2].join(mix, muted=True) is mix
+
+    heard = await _three_talk(arrange)
+    assert heard[0] == {1200.0}  # not itself, not the muted third
+    assert heard[1] == {500.0}
+    assert heard[2] == {500.0, 1200.0}  # muted: still hears the others
+
+
 async def test_conference_coach_is_heard_by_the_coached_call_only() -> None:
     """A coach joined with heard_by=[the coached leg]: the coached caller hears the coach and the others,
     the others do not hear the coach, and the coach hears everyone."""
-    pairs = [await call() for _ in range(3)]
-    far = [p[0] for p in pairs]
-    legs = [p[1] for p in pairs]  # 0: a participant, 1: the coached one, 2: the coach
-    mix = legs[0].join()
-    legs[1].join(mix)
-    legs[2].join(mix, heard_by=[legs[1]])
-    heard: list[list[np.ndarray]] = [[], [], []]
-    for i, f in enumerate(far):
-        overhear(f, heard[i].append)
-    freqs = (500.0, 1200.0, 2000.0)
-    for f, hz in zip(far, freqs, strict=True):
-        f.endpoint.send(tone((hz,), 1.5, 6000.0))
-    await asyncio.sleep(1.2)
-    for p in pairs:
-        p[0].close()
-        p[1].close()
-    assert _peaks(heard[0], freqs) == {1200.0}  # not the coach
-    assert _peaks(heard[1], freqs) == {500.0, 2000.0}  # the coached: the other participant and the coach
-    assert _peaks(heard[2], freqs) == {500.0, 1200.0}  # the coach hears everyone
+    def arrange(legs: list[CallMedia]) -> None:  # 0: a participant, 1: the coached one, 2: the coach
+        mix = legs[0].join()
+        legs[1].join(mix)
+        legs[2].join(mix, heard_by=[legs[1]])
+
+    heard = await _three_talk(arrange)
+    assert heard[0] == {1200.0}  # not the coach
+    assert heard[1] == {500.0, 2000.0}  # the coached: the other participant and the coach
+    assert heard[2] == {500.0, 1200.0}  # the coach hears everyone
 
 
 async def test_conference_recording_holds_every_party_and_trims_the_silence(tmp_path: Path) -> None:
@@ -287,8 +283,7 @@ async def test_conference_recording_holds_every_party_and_trims_the_silence(tmp_
     await asyncio.sleep(0.5)  # silence first: trimmed
     rec = legs[0].record_mix(tmp_path / "room.wav", True)
     await asyncio.sleep(0.5)
-    freqs = (500.0, 1200.0, 2000.0)
-    for f, hz in zip(far, freqs, strict=True):
+    for f, hz in zip(far, FREQS, strict=True):
         f.endpoint.send(tone((hz,), 1.0, 6000.0))
     await asyncio.sleep(0.6)
     legs[0].unbridge()  # the leg that started it leaves: the others are still recorded
@@ -300,7 +295,7 @@ async def test_conference_recording_holds_every_party_and_trims_the_silence(tmp_
     audio = audiofiles.decode((tmp_path / "room.wav").read_bytes())
     assert 0.8 <= seconds <= 1.3, seconds  # about the 1 s of tones, not the 2.5 s recorded
     assert np.abs(audio[:FRAME_CHECK]).max() > 1000 and np.abs(audio[-FRAME_CHECK:]).max() > 1000
-    assert _peaks([audio[:4000]], freqs, last=1) == {500.0, 2000.0}  # the muted party is not in it
+    assert _peaks([audio[:4000]], FREQS, last=1) == {500.0, 2000.0}  # the muted party is not in it
     assert legs[0] not in mix.inputs and len(mix.recorders) == 0
 
 

@@ -29,6 +29,7 @@ from test_sip_calls import (  # noqa: F401 - relaybox is a fixture
     add_trunk,
     relaybox,
     scenario,
+    second_relaybox,
     sipp,
     sipp_in_background,
     sipp_log,
@@ -233,7 +234,6 @@ def test_fax_from_one_relaybox_to_another_arrives_with_the_same_page_count(
     import threading
 
     import aiohttp
-    from conftest import Relaybox
     from relayws import V4Ws
     from test_sip_calls import TRUNKED
 
@@ -250,11 +250,7 @@ def test_fax_from_one_relaybox_to_another_arrives_with_the_same_page_count(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     document = f"http://127.0.0.1:{server.server_address[1]}/sent.pdf"
 
-    b_sip = _free_udp_tcp_port()
-    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
-    (tmp_path / "b").mkdir()
-    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
-    box_b.start()
+    box_b, b_sip = second_relaybox(tmp_path, monkeypatch)
 
     async def fax_event(ws: V4Ws, state: str) -> dict[str, Any]:
         return dict(await ws.wait_for(lambda: next((e["params"] for e in ws.events("calling.call.fax")

@@ -51,6 +51,17 @@ def _free_udp_tcp_port() -> int:
     raise RuntimeError("no free port")
 
 
+def second_relaybox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Relaybox, int]:
+    """Another relaybox, B (in TMP_PATH/b, its own SIP port), started; returns it and its SIP port. The test
+    stops it."""
+    b_sip = _free_udp_tcp_port()
+    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
+    (tmp_path / "b").mkdir()
+    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
+    box_b.start()
+    return box_b, b_sip
+
+
 @pytest.fixture
 def relaybox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The conftest server with SIP on a free port (real-time clock: SIP media runs in real time)."""
@@ -555,11 +566,7 @@ def test_relaybox_to_relaybox_call_with_rfc4733_keys_tts_and_recording(
     from conftest import VENVS, Background, client_env, require_client
 
     require_client("v2_python")
-    b_sip = _free_udp_tcp_port()
-    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
-    (tmp_path / "b").mkdir()
-    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
-    box_b.start()
+    box_b, b_sip = second_relaybox(tmp_path, monkeypatch)
     try:
         add_trunk(relaybox, "box-b", b_sip, ["+1555999"])  # A: numbers +1555999... go to B
         add_trunk(box_b, "box-a", relaybox.sip_port)  # B: trusts A's SIP address
@@ -697,11 +704,7 @@ def test_conference_of_two_sip_calls_mixed_and_recorded(
     from relaybox.media.tones import tone
     from relaybox.relay import RelayClient
 
-    b_sip = _free_udp_tcp_port()
-    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
-    (tmp_path / "b").mkdir()
-    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
-    box_b.start()
+    box_b, b_sip = second_relaybox(tmp_path, monkeypatch)
     numbers = {"+15559990601": 600.0, "+15559991401": 1400.0}
     for hz in numbers.values():
         with wave.open(str(tmp_path / f"{int(hz)}.wav"), "wb") as w:
@@ -817,11 +820,7 @@ def test_trunk_registers_to_a_second_relaybox_receives_its_call_and_unregisters(
     v4 client; deleting the trunk (and later A's shutdown) ends the registration on B."""
     from relaybox.relay import RelayClient
 
-    b_sip = _free_udp_tcp_port()
-    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
-    (tmp_path / "b").mkdir()
-    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
-    box_b.start()
+    box_b, b_sip = second_relaybox(tmp_path, monkeypatch)
     try:
         assert box_b.api("POST", "/api/sip-users", {"username": "acct", "password": "acct-pw"})[0] == 201
         add_trunk(relaybox, "box-b", b_sip, username="acct", password="acct-pw", register=True)
@@ -868,11 +867,7 @@ def test_trunk_registers_to_a_second_relaybox_receives_its_call_and_unregisters(
 
 def test_trunk_registration_with_a_wrong_password_reports_the_reason(
         relaybox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    b_sip = _free_udp_tcp_port()
-    monkeypatch.setenv("RELAYBOX_SIP_PORT", str(b_sip))
-    (tmp_path / "b").mkdir()
-    box_b = Relaybox(tmp_path / "b", tmp_path / "b.log", speed="1")
-    box_b.start()
+    box_b, b_sip = second_relaybox(tmp_path, monkeypatch)
     try:
         assert box_b.api("POST", "/api/sip-users", {"username": "acct", "password": "acct-pw"})[0] == 201
         add_trunk(relaybox, "box-b", b_sip, username="acct", password="wrong", register=True, register_expires=60)
