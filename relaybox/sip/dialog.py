@@ -13,7 +13,7 @@ from relaybox.sip.message import Headers, NameAddr, Request, Response, SipParseE
 from relaybox.sip.transaction import new_branch
 
 USER_AGENT = "relaybox"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, UPDATE"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, UPDATE, PRACK"
 
 
 def new_tag() -> str:

@@ -242,7 +242,8 @@ class SipEngine:
         mf = req.headers.get("Max-Forwards")
         if not status and mf is not None and int(mf) == 0 and req.method not in ("ACK", "OPTIONS"):
             status = 483
-        unsupported = [r for r in req.headers.get_all("Require") if r.lower() not in ("timer",)]
+        known = ("timer", "100rel") if req.method == "INVITE" else ("timer",)  # 100rel: reliable 18x to INVITE
+        unsupported = [r for r in req.headers.get_all("Require") if r.lower() not in known]
         if not status and unsupported and req.method not in ("ACK", "CANCEL"):
             status = 420
             extra = [("Unsupported", ", ".join(unsupported))]
@@ -292,7 +293,7 @@ class SipEngine:
 
     def _on_options(self, req: Request, tx: Transaction, addr: Addr, transport: str) -> None:
         self.respond(tx, 200, extra=[("Allow", ALLOW + ", REGISTER"), ("Accept", "application/sdp"),
-                                     ("Supported", "replaces")])
+                                     ("Supported", "replaces, 100rel")])
 
     def _on_register(self, req: Request, tx: Transaction, addr: Addr, transport: str) -> None:
         to = parse_name_addr(req.headers.get("To") or "")
@@ -503,6 +504,18 @@ class SipEngine:
         leg = self._in_dialog(req, tx)
         if leg is not None:
             self.respond(tx, 200)
+
+    def _on_prack(self, req: Request, tx: Transaction, addr: Addr, transport: str) -> None:
+        """RFC 3262: 200 for the PRACK of a reliable 18x of ours (the leg may then send its held 2xx), 481 for
+        a PRACK that matches no early dialog or no reliable 18x."""
+        leg = self._in_dialog(req, tx)
+        if leg is None:
+            return
+        if leg.on_prack(req):
+            self.respond(tx, 200)
+            leg.after_prack()
+        else:
+            self.respond(tx, 481, "No matching reliable provisional response")
 
     def _on_refer(self, req: Request, tx: Transaction, addr: Addr, transport: str) -> None:
         if self._in_dialog(req, tx) is not None:

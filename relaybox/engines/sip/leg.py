@@ -6,6 +6,7 @@ negotiated, and a `CallMedia` on it renders what the domain plays and reports DT
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from relaybox.sip import sdp
 from relaybox.sip.auth import authorization
-from relaybox.sip.dialog import Dialog, cancel_for, initial_request, new_call_id, new_tag
-from relaybox.sip.message import Request, Response, SipParseError, parse_name_addr, parse_uri
+from relaybox.sip.dialog import ALLOW, Dialog, cancel_for, initial_request, new_call_id, new_tag
+from relaybox.sip.message import Request, Response, SipParseError, make_response, parse_name_addr, parse_uri
+from relaybox.sip.prack import ReliableProvisionals, requires_100rel
 from relaybox.sip.transaction import Transaction
 
 if TYPE_CHECKING:
@@ -102,6 +104,9 @@ class SipLeg:
         self.invite_tx: Transaction | None = None
         self.origin: tuple[str, str] | None = None
         self.pending_2xx: Transaction | None = None
+        self.reliable: ReliableProvisionals | None = None  # the INVITE had Require: 100rel (RFC 3262)
+        self.answer_held = False  # the app answered while a reliable 18x waited for its PRACK
+        self._reliable_timer: asyncio.TimerHandle | None = None
         # outbound
         self.target: Target | None = None
         self.client_tx: Transaction | None = None
@@ -126,6 +131,8 @@ class SipLeg:
         tx.context = leg
         contact = engine.contact_for(addr[0], transport)
         leg.dialog = Dialog.as_uas(req, leg.local_tag, contact)
+        if requires_100rel(req):
+            leg.reliable = ReliableProvisionals(req.cseq[0])
         engine.legs[(leg.call_id, leg.local_tag)] = leg
         return leg
 
@@ -173,15 +180,74 @@ class SipLeg:
         self.media = make_media(self.endpoint, self)
         device, context = self.engine.inbound_device(self.invite, self.origin)
         self.state = "early"
-        self.engine.respond(self.invite_tx, 180, to_tag=self.local_tag)
+        self.provisional(180)
         self.listener = self.engine.calling
         self.note(f"INVITE from {self.origin} -> context {context}")
         self.call = self.engine.calling.inbound(project=self.engine.project(), device=device, context=context,
                                                 leg=self)
 
+    def provisional(self, status: int) -> None:
+        """A 18x to the INVITE: reliable (Require: 100rel, RSeq, retransmitted until PRACKed) when the INVITE
+        required it, and then only one at a time (a second one while the first waits is not sent)."""
+        assert self.invite is not None and self.invite_tx is not None and self.dialog is not None
+        if self.reliable is None:
+            self.engine.respond(self.invite_tx, status, to_tag=self.local_tag)
+            return
+        if self.reliable.outstanding:
+            return
+        now = self.engine.now()
+        resp = self.reliable.stamp(make_response(self.invite, status, to_tag=self.local_tag,
+                                                 extra=[("Contact", self.dialog.local_contact)]), now)
+        self.note(f"reliable {status} (RSeq {resp.headers.get('RSeq')})")
+        self.engine.run(self.engine.layer.respond(self.invite_tx, resp, now))
+        self._arm_reliable()
+
+    def _arm_reliable(self) -> None:
+        if self._reliable_timer is not None:
+            self._reliable_timer.cancel()
+            self._reliable_timer = None
+        deadline = self.reliable.next_deadline() if self.reliable is not None else None
+        if deadline is not None and self.engine.loop is not None:
+            self._reliable_timer = self.engine.loop.call_at(deadline, self._reliable_fire)
+
+    def _reliable_fire(self) -> None:
+        self._reliable_timer = None
+        if self.reliable is None or self.invite_tx is None or self.state != "early":
+            return
+        now = self.engine.now()
+        what = self.reliable.poll(now)
+        pending = self.reliable.pending
+        if what == "retransmit" and pending is not None:
+            self.engine.run(self.engine.layer.respond(self.invite_tx, pending, now))
+        elif what == "timeout":  # RFC 3262 section 3: no PRACK in 64*T1, reject the INVITE with a 5xx
+            self.note("no PRACK for our reliable provisional response: 504")
+            self.engine.respond(self.invite_tx, 504, "No PRACK", to_tag=self.local_tag)
+            self._ended_by_far_end("error", "the caller never acknowledged the reliable provisional response")
+            return
+        self._arm_reliable()
+
+    def on_prack(self, req: Request) -> bool:
+        """A PRACK in the early dialog: True if its RAck matches a reliable 18x of ours (200), else 481."""
+        if self.reliable is None or not self.reliable.prack(req):
+            return False
+        self._arm_reliable()  # nothing outstanding: the timer goes
+        self.note("PRACK")
+        return True
+
+    def after_prack(self) -> None:
+        """The PRACK got its 200: a 2xx held for it goes now."""
+        if self.answer_held:
+            self.answer_held = False
+            self.answer()
+
     def answer(self) -> None:
-        """The application answered: 200 OK with our SDP answer, media starts."""
+        """The application answered: 200 OK with our SDP answer, media starts (after the PRACK of an
+        outstanding reliable 18x: RFC 3262 section 3)."""
         if self.direction != "inbound" or self.state != "early" or self.invite_tx is None:
+            return
+        if self.reliable is not None and self.reliable.outstanding:
+            self.answer_held = True
+            self.note("answer waits for the PRACK")
             return
         assert self.endpoint is not None and self.dialog is not None
         if self.offer is None or self.choice is None:
@@ -190,8 +256,8 @@ class SipLeg:
             body = sdp.answer_for(self.offer, self.choice, self._media_address(), self.endpoint.port,
                                   session_id=self.session_id, version=self.sdp_version)
         self.engine.respond(self.invite_tx, 200, to_tag=self.local_tag, body=body, content_type="application/sdp",
-                            extra=[("Contact", self.dialog.local_contact), ("Allow", "INVITE, ACK, CANCEL, BYE, "
-                                                                             "OPTIONS, REFER, NOTIFY, INFO")])
+                            extra=[("Contact", self.dialog.local_contact), ("Allow", ALLOW),
+                                   ("Supported", "100rel")])
         self.pending_2xx = self.invite_tx
         self.state = "answered"
         if self.choice is not None and not self.awaiting_answer:
@@ -432,6 +498,11 @@ class SipLeg:
         self._close_media()
 
     def _forget(self) -> None:
+        if self._reliable_timer is not None:
+            self._reliable_timer.cancel()
+            self._reliable_timer = None
+        if self.reliable is not None:
+            self.reliable.stop()
         self.engine.legs.pop((self.call_id, self.local_tag), None)
 
     # ------------------------------------------------------------------ media
