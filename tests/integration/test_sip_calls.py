@@ -879,3 +879,22 @@ def test_trunk_registration_with_a_wrong_password_reports_the_reason(
         _until(lambda: "trunk box-b: registration failed: 403 Bad credentials" in relaybox.log())
     finally:
         assert box_b.stop() == 0
+
+
+def test_inbound_call_with_require_100rel_is_pracked_then_answered(
+        relaybox: Any, clients: Any, tmp_path: Path) -> None:
+    """RFC 3262: a caller requiring 100rel gets a reliable 180 (Require: 100rel, RSeq), PRACKs it (200), and
+    only then the INVITE's 200 OK; the call reaches the app's context like any other."""
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_100rel.xml"), "-s", OFFICE, port=sipp_port)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
+    consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
+    call = relaybox.wait_until(lambda: [c for c in history(relaybox) if c["state"] == "ended"], timeout=10,
+                               message="the 100rel call ended")[0]
+    assert call["end_reason"] == "hangup" and call["context"] == "office"
+    log = relaybox.log()
+    assert "reliable 180 (RSeq " in log and "PRACK" in log
