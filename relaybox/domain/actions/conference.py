@@ -25,7 +25,7 @@ gives; the events it gets are that participant's `status_callback_event`, space-
 join leave mute hold modify speaker, by default "start end" (the conference-level events). relaybox sends
 conference-start, conference-end, participant-join and participant-leave; no command changes a participant's
 mute or hold after it joins and nothing modifies a room, so mute/hold/modify are accepted and never sent, and
-speaker (talk detection) is not implemented. Each request carries cXML's form parameters (`_callback_params`)
+speaker (talk detection) is not implemented. Each request carries cXML's form parameters (`relaybox.protocol.cxml`)
 and a SequenceNumber counted per room. conference-end is sent when the room empties, also if it never
 started. The requests go through the `Webhooks` the platform injects (the domain does no I/O).
 
@@ -47,7 +47,6 @@ audio is not implemented.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import secrets
 import uuid
@@ -60,6 +59,7 @@ from relaybox.domain.calls import Call, CallState
 from relaybox.domain.errors import RelayError, bad_request, not_found
 from relaybox.domain.params import opt_number, opt_str, req_str
 from relaybox.domain.routing import Subscriber
+from relaybox.protocol import cxml
 
 log = logging.getLogger("relaybox.media")
 
@@ -369,7 +369,9 @@ class Conferences:
             log.warning("conference %s: no webhooks on this platform, %s not sent", room.name, event)
             return
         room.sequence += 1
-        params = _callback_params(room, event, part)
+        who = None if part is None else {"call_id": part.call.call_id, "muted": part.muted, "coach": part.coach,
+                                         "end_on_exit": part.end_on_exit, "start_on_enter": part.start_on_enter}
+        params = cxml.conference_status(room.conference_id, room.name, room.project, room.sequence, event, who)
         self.service.webhooks.send(callback.url, callback.method, params, json=callback.json)
 
     def _notify_recording(self, room: Conference, status: str, seconds: float) -> None:
@@ -380,36 +382,8 @@ class Conferences:
         if self.service.webhooks is None:
             log.warning("conference %s: no webhooks on this platform, recording %s not sent", room.name, status)
             return
-        params = {
-            "RecordingSid": rec.recording_id, "RecordingStatus": status,
-            "RecordingDuration": str(round(seconds)), "ConferenceSid": room.conference_id,
-            "AccountSid": room.project, "Timestamp": email.utils.formatdate(usegmt=True),
-        }
-        if status != "absent":
-            params["RecordingUrl"] = rec.url
+        params = cxml.recording_status(rec.recording_id, status, seconds, rec.url, room.conference_id, room.project)
         self.service.webhooks.send(callback.url, callback.method, params, json=callback.json)
-
-
-def _callback_params(room: Conference, event: str, part: Participant | None) -> dict[str, str]:
-    """cXML's conference status callback parameters (participant ones for participant-* events)."""
-    params = {
-        "ConferenceSid": room.conference_id, "FriendlyName": room.name, "AccountSid": room.project,
-        "Timestamp": email.utils.formatdate(usegmt=True), "SequenceNumber": str(room.sequence),
-        "StatusCallbackEvent": event,
-    }
-    if part is not None:
-        params.update({
-            "CallSid": part.call.call_id, "Muted": _bool(part.muted), "Hold": "false",
-            "Coaching": _bool(part.coach is not None), "EndConferenceOnExit": _bool(part.end_on_exit),
-            "StartConferenceOnEnter": _bool(part.start_on_enter),
-        })
-        if part.coach is not None:
-            params["CallSidToCoach"] = part.coach
-    return params
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def handlers(service: MediaService) -> dict[str, Any]:
