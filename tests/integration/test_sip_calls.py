@@ -51,6 +51,17 @@ def _free_udp_tcp_port() -> int:
     raise RuntimeError("no free port")
 
 
+def sipp_caller_to_office(relaybox: Relaybox, clients: Any) -> tuple[int, Any]:
+    """A sipp caller's port made a trunk (INVITEs from the trunk's address are trusted), OFFICE routed to
+    context office, and a v2 consumer there answering one call (holding it 30 s), ready; returns both."""
+    sipp_port = _free_udp_tcp_port()
+    add_trunk(relaybox, "sipp", sipp_port)
+    relaybox.add_number(OFFICE, "office")
+    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
+    consumer.wait_for(r"^READY\b", timeout=20)
+    return sipp_port, consumer
+
+
 def second_relaybox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Relaybox, int]:
     """Another relaybox, B (in TMP_PATH/b, its own SIP port), started; returns it and its SIP port. The test
     stops it."""
@@ -144,11 +155,7 @@ def add_trunk(box: Relaybox, name: str, port: int, prefixes: list[str] | None = 
 
 def test_inbound_call_answered_by_official_v2_consumer_then_caller_hangs_up(
         relaybox: Any, clients: Any, tmp_path: Path) -> None:
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)  # INVITEs from the trunk's address are trusted
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, consumer = sipp_caller_to_office(relaybox, clients)
 
     done = sipp(relaybox, tmp_path, "-sn", "uac", "-s", OFFICE, "-d", "1500", port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
@@ -246,11 +253,7 @@ def test_malformed_datagrams_do_not_crash_and_a_call_still_works(
     assert status == 200 and health["enabled"] and health["stats"].get("malformed", 0) >= len(TORTURE) - 2, health
     assert health["stats"].get("errors", 0) == 0, health
 
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, consumer = sipp_caller_to_office(relaybox, clients)
     done = sipp(relaybox, tmp_path, "-sn", "uac", "-s", OFFICE, port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
     consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
@@ -535,11 +538,7 @@ def test_official_v2_dial_through_a_trunk_that_challenges(relaybox: Any, clients
 
 
 def test_far_end_holds_and_resumes_with_reinvites(relaybox: Any, clients: Any, tmp_path: Path) -> None:
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, consumer = sipp_caller_to_office(relaybox, clients)
     done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_hold.xml"), "-s", OFFICE, port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
     consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)
@@ -652,11 +651,7 @@ def test_connect_an_inbound_sip_call_to_a_trunk(relaybox: Any, tmp_path: Path) -
 def test_late_offer_invite_without_sdp(relaybox: Any, clients: Any, tmp_path: Path, answered: bool) -> None:
     """RFC 3261 13.2.1: an INVITE without SDP gets relaybox's offer in the 200 OK; the ACK's answer starts the
     media (PCMA chosen by the caller), and an ACK without an answer ends the call with a BYE."""
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, consumer = sipp_caller_to_office(relaybox, clients)
     name = "uac_late_offer.xml" if answered else "uac_late_offer_no_answer.xml"
     done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / name), "-s", OFFICE, port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
@@ -675,11 +670,7 @@ def test_late_offer_invite_without_sdp(relaybox: Any, clients: Any, tmp_path: Pa
 def test_reinvite_without_sdp_is_a_late_offer(relaybox: Any, clients: Any, tmp_path: Path) -> None:
     """A re-INVITE without SDP (a session refresh, a PBX re-routing media) gets relaybox's offer in the 200 OK;
     the ACK's answer moves the media (PCMA, another port) without ending the call."""
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, _consumer = sipp_caller_to_office(relaybox, clients)
     done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_reinvite_late_offer.xml"), "-s", OFFICE,
                 port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
@@ -885,11 +876,7 @@ def test_inbound_call_with_require_100rel_is_pracked_then_answered(
         relaybox: Any, clients: Any, tmp_path: Path) -> None:
     """RFC 3262: a caller requiring 100rel gets a reliable 180 (Require: 100rel, RSeq), PRACKs it (200), and
     only then the INVITE's 200 OK; the call reaches the app's context like any other."""
-    sipp_port = _free_udp_tcp_port()
-    add_trunk(relaybox, "sipp", sipp_port)
-    relaybox.add_number(OFFICE, "office")
-    consumer = clients.start("v2_python", "consumer", env={"CONTEXT": "office", "CALLS": "1", "HOLD": "30"})
-    consumer.wait_for(r"^READY\b", timeout=20)
+    sipp_port, consumer = sipp_caller_to_office(relaybox, clients)
     done = sipp(relaybox, tmp_path, "-sf", str(SIPP_DIR / "uac_100rel.xml"), "-s", OFFICE, port=sipp_port)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:] + sipp_log(tmp_path)
     consumer.wait_for(r"^ANSWERED \S+ True", timeout=10)

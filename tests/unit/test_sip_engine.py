@@ -47,13 +47,18 @@ class Numbers:
         return {"+15552220000": "office"}.get(number)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Any:
+def make_engine(tmp_path: Path) -> Any:
+    """A SipEngine on fake transports (what it sends is kept), a fake calling domain and a store in TMP_PATH."""
     store = SipStore(Store(tmp_path))
     eng = SipEngine(host="127.0.0.1", port=5060, calling=FakeCalling(), numbers=Numbers(), store=store,  # type: ignore[arg-type]
                     project=lambda: "p")
     eng.transports = FakeTransports()  # type: ignore[assignment]
     return eng
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Any:
+    return make_engine(tmp_path)
 
 
 def feed(engine: SipEngine, msg: Request, addr: tuple[str, int] = PEER) -> list[Response]:

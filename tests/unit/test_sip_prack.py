@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_sip_engine import PEER, FakeCalling, FakeTransports, Numbers, _invite, feed
+from test_sip_engine import PEER, _invite, feed, make_engine
 
 from relaybox.engines.sip import SipEngine
 from relaybox.engines.sip.leg import SipLeg
 from relaybox.sip.dialog import initial_request
 from relaybox.sip.message import Request, make_response, parse
 from relaybox.sip.prack import ReliableProvisionals, parse_rack, requires_100rel
-from relaybox.storage.db import Store
-from relaybox.storage.sip import SipStore, check_trunk
+from relaybox.storage.sip import check_trunk
 
 
 def prack(rseq: int, cseq: int = 1, *, to_tag: str = "", call_id: str = "inv-1", pcseq: int = 2) -> Request:
@@ -89,11 +88,8 @@ class StubEndpoint:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Any:
-    store = SipStore(Store(tmp_path))
-    eng = SipEngine(host="127.0.0.1", port=5060, calling=FakeCalling(), numbers=Numbers(), store=store,  # type: ignore[arg-type]
-                    project=lambda: "p")
-    eng.transports = FakeTransports()  # type: ignore[assignment]
-    store.add_trunk(check_trunk("t", f"sip:127.0.0.1:{PEER[1]}", None, None, []))
+    eng = make_engine(tmp_path)
+    eng.store.add_trunk(check_trunk("t", f"sip:127.0.0.1:{PEER[1]}", None, None, []))
     eng.spawn = lambda coro: coro.close()  # type: ignore[method-assign]  # no leg setup (RTP port, app)
     return eng
 
